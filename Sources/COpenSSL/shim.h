@@ -1,0 +1,8 @@
+#ifndef AURAWELL_COpenSSL_H
+#define AURAWELL_COpenSSL_H
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#endif

@@ -1,0 +1,4 @@
+#ifndef AURAWELL_CSQLite_H
+#define AURAWELL_CSQLite_H
+#include <sqlite3.h>
+#endif

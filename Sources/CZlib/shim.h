@@ -1,0 +1,4 @@
+#ifndef AURAWELL_CZlib_H
+#define AURAWELL_CZlib_H
+#include <zlib.h>
+#endif
