@@ -52,7 +52,7 @@ var targets: [Target] = [
     .testTarget(name: "WSCodecTests", dependencies: ["WSCodec"], swiftSettings: swiftSettings),
     .testTarget(
         name: "AuraWellTests",
-        dependencies: ["AuraWell", "WSCodec", "Reactor", "CLinux"],
+        dependencies: ["AuraWell", "Main", "WSCodec", "Reactor", "CLinux"],
         swiftSettings: swiftSettings
     ),
 ]

@@ -9,7 +9,7 @@ public struct UTF8Validator: Sendable {
     // 0: at a character boundary. 1...3: that many generic continuation bytes (80-BF) expected.
     // 4: after E0 (next A0-BF), 5: after ED (next 80-9F), 6: after F0 (next 90-BF),
     // 7: after F4 (next 80-8F). 0xFF: an invalid sequence was seen.
-    @usableFromInline var state: UInt8 = 0
+    private var state: UInt8 = 0
 
     private static let failed: UInt8 = 0xFF
 

@@ -1,0 +1,314 @@
+import Glibc
+import Logging
+import Reactor
+import WSCodec
+
+/// One client socket, from the first byte of its HTTP request to the close. It owns the HTTP
+/// upgrade, WebSocket framing, control frames, the close handshake and its deadlines; the
+/// application behind it (`WebSocketEndpoint`) sees whole messages only.
+///
+/// Registered edge-triggered for read and write once, so the steady state needs no `epoll_ctl`:
+/// reads go until a short read (the socket is drained), writes go straight to the kernel and
+/// only what it refuses is queued until the next writable edge.
+final class Connection: IOHandler, TimerHandler {
+    enum Phase: Equatable {
+        /// Reading the HTTP request head.
+        case http
+        case webSocket
+        /// Our last bytes are queued or sent; reading and discarding until the peer's EOF, so that
+        /// unread input never turns our close into a reset that destroys the final frame.
+        case lingering
+        case closed
+    }
+
+    private enum Deadline: Int {
+        case handshake
+        case closing
+    }
+
+    let fd: Int32
+    let id: UInt64
+    private unowned let server: Server
+    private(set) var phase = Phase.http
+    private var headParser: HTTPHeadParser
+    private var frameParser: WebSocketParser
+    private var closeHandshake = WebSocketCloseHandshake()
+    private var outbound = OutboundQueue()
+    private var endpoint: (any WebSocketEndpoint)?
+    private var deadline = TimerID.none
+    private var shutdownAfterFlush = false
+
+    /// How many reads of the shared buffer one readiness event may take before other sockets get
+    /// their turn.
+    private static let readBudget = 16
+
+    init(fd: Int32, id: UInt64, server: Server) throws(SystemError) {
+        self.fd = fd
+        self.id = id
+        self.server = server
+        let configuration = server.configuration
+        headParser = HTTPHeadParser(maxHeadBytes: configuration.maxHeaderBytes)
+        frameParser = WebSocketParser(role: .server, maxMessageBytes: configuration.maxMessageBytes)
+        try server.reactor.register(fd, interest: [.read, .write, .edgeTriggered], handler: self)
+        deadline = server.reactor.schedule(
+            after: configuration.handshakeTimeoutMilliseconds, handler: self, tag: Deadline.handshake.rawValue)
+    }
+
+    var publicID: String { "conn_\(id)" }
+    var bufferedBytes: Int { outbound.bufferedBytes }
+
+    // MARK: Readiness
+
+    func handleIO(_ events: IOEvents) {
+        if events.contains(.writable) && !outbound.isEmpty {
+            flushOutbound()
+        }
+        guard phase != .closed else { return }
+        if events.contains(.readable) || events.contains(.hangup) || events.contains(.error) {
+            // With a hangup pending there will be no further edge: read on to the EOF.
+            readAvailable(untilEOF: !events.isDisjoint(with: [.hangup, .error]))
+        }
+    }
+
+    private func readAvailable(untilEOF: Bool) {
+        let buffer = server.reactor.receiveBuffer
+        for _ in 0..<Self.readBudget {
+            guard phase != .closed else { return }
+            switch Socket.read(fd, into: buffer) {
+            case .processed(let count):
+                received(UnsafeMutableRawBufferPointer(rebasing: buffer[..<count]))
+                // A short read drained the socket; new data raises a new edge.
+                if count < buffer.count && !untilEOF { return }
+            case .wouldBlock:
+                return
+            case .endOfFile:
+                close(reason: phase == .lingering ? "closed" : "peer closed the connection")
+                return
+            case .failed(let code):
+                close(reason: "read failed: \(SystemError("read", errno: code))")
+                return
+            }
+        }
+        // Budget spent and the socket may still hold data: finish after the others had a turn.
+        server.reactor.runSoon { [weak self] in self?.readAvailable(untilEOF: untilEOF) }
+    }
+
+    private func received(_ bytes: UnsafeMutableRawBufferPointer) {
+        switch phase {
+        case .http:
+            switch headParser.parse(UnsafeRawBufferPointer(bytes)) {
+            case .needMoreData:
+                return
+            case .failure(let error):
+                respondAndClose(status: error.status, message: error.reason)
+            case .complete(let head, let consumed):
+                route(head)
+                // Frames the client sent right behind its request belong to the new WebSocket.
+                if phase == .webSocket && consumed < bytes.count {
+                    received(UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...]))
+                }
+            }
+        case .webSocket:
+            var sink = FrameSink(connection: self)
+            if let error = frameParser.parse(bytes, into: &sink) {
+                fail(error)
+            }
+        case .lingering, .closed:
+            return
+        }
+    }
+
+    // MARK: HTTP
+
+    private func route(_ head: HTTPRequestHead) {
+        let path = head.path
+        let configuration = server.configuration
+        if path == "/ws/echo" && configuration.enableEcho {
+            upgrade(head, to: EchoEndpoint.shared)
+        } else if path.hasPrefix("/ws/chat/") {
+            let userID = String(path.dropFirst("/ws/chat/".count))
+            guard Identifier.isValid(userID) else {
+                respondAndClose(status: 400, message: "user_id must match [A-Za-z0-9_.-]{1,64}")
+                return
+            }
+            upgrade(head, to: ChatEndpoint(userID: userID, configuration: configuration))
+        } else if path == "/healthz" {
+            respondAndClose(status: 200, message: "ok")
+        } else {
+            respondAndClose(status: 404, message: "no such endpoint")
+        }
+    }
+
+    private func upgrade(_ head: HTTPRequestHead, to endpoint: any WebSocketEndpoint) {
+        switch WebSocketHandshake.validate(head) {
+        case .failure(let rejection):
+            respondAndClose(status: rejection.status, message: rejection.reason, headers: rejection.headers)
+        case .success(let accepted):
+            let response = WebSocketHandshake.switchingProtocolsResponse(acceptValue: accepted.acceptValue)
+            phase = .webSocket
+            server.reactor.cancel(deadline)
+            deadline = .none
+            self.endpoint = endpoint
+            response.withUnsafeBytes { write($0) }
+            server.logger.debug("websocket opened", metadata: ["connection": "\(id)", "path": "\(head.path)"])
+            endpoint.didOpen(self)
+        }
+    }
+
+    /// Answers a plain HTTP request with a small JSON body and closes.
+    private func respondAndClose(status: Int, message: String, headers: [(String, String)] = []) {
+        var json = JSONWriter(capacity: 64 + message.utf8.count)
+        json.field(status < 400 ? "status" : "error", message)
+        let response = HTTPResponse.serialize(
+            status: status, headers: [("Content-Type", "application/json")] + headers, body: json.finish(), close: true)
+        response.withUnsafeBytes { write($0) }
+        server.logger.debug("http response", metadata: ["connection": "\(id)", "status": "\(status)"])
+        linger()
+    }
+
+    // MARK: WebSocket
+
+    fileprivate func handle(_ event: WebSocketEvent) {
+        guard phase == .webSocket else { return }
+        switch event {
+        case .text(let message):
+            if closeHandshake.state == .open { endpoint?.didReceiveText(self, message) }
+        case .binary(let message):
+            if closeHandshake.state == .open { endpoint?.didReceiveBinary(self, message) }
+        case .ping(let payload):
+            if closeHandshake.state == .open { send(.pong, payload) }
+        case .pong:
+            break
+        case .close(let code, _):
+            if let reply = closeHandshake.receivedClose(code: code) {
+                reply.withUnsafeBytes { write($0) }
+            }
+            // The handshake is complete and the peer sends nothing more: the server closes TCP
+            // first (RFC 6455 §7.1.1), at once when our reply is in the kernel.
+            if outbound.isEmpty {
+                close(reason: "close handshake complete")
+            } else {
+                linger()
+            }
+        }
+    }
+
+    /// Sends one unfragmented frame; the header is built on the stack and sent with the payload
+    /// in one `writev`, so the payload is not copied unless the kernel cannot take it.
+    func send(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) {
+        guard phase == .webSocket, closeHandshake.state == .open else { return }
+        var header: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &header) { scratch in
+            let length = WebSocketFrameEncoder.writeHeader(
+                opcode: opcode, fin: true, payloadLength: payload.count, to: scratch.baseAddress!)
+            write(UnsafeRawBufferPointer(rebasing: scratch[..<length]), payload)
+        }
+    }
+
+    func sendText(_ message: [UInt8]) {
+        message.withUnsafeBytes { send(.text, $0) }
+    }
+
+    /// Starts the close handshake: sends our close frame and waits (bounded) for the peer's.
+    func close(code: WebSocketCloseCode, reason: String) {
+        guard phase == .webSocket else {
+            if phase == .http { close(reason: reason) }
+            return
+        }
+        guard let frame = closeHandshake.initiate(code: code, reason: reason) else { return }
+        frame.withUnsafeBytes { write($0) }
+        server.logger.debug("closing", metadata: ["connection": "\(id)", "code": "\(code.rawValue)", "reason": "\(reason)"])
+        notifyEndpointClosed()
+        rearmDeadline(.closing, after: server.configuration.closeTimeoutMilliseconds)
+    }
+
+    /// A protocol violation: send the close code that names it, then close without waiting.
+    private func fail(_ error: WebSocketProtocolError) {
+        server.logger.info(
+            "websocket protocol error",
+            metadata: ["connection": "\(id)", "code": "\(error.code.rawValue)", "reason": "\(error.reason)"])
+        if let frame = closeHandshake.initiate(code: error.code, reason: error.reason) {
+            frame.withUnsafeBytes { write($0) }
+        }
+        linger()
+    }
+
+    // MARK: Writing and closing
+
+    private func write(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
+        guard phase != .closed else { return }
+        if case .failed(let code) = outbound.write(fd, first, second) {
+            close(reason: "write failed: \(SystemError("write", errno: code))")
+        }
+    }
+
+    private func flushOutbound() {
+        switch outbound.flush(fd) {
+        case .complete:
+            if shutdownAfterFlush {
+                shutdownAfterFlush = false
+                _ = shutdown(fd, Int32(SHUT_WR))
+            }
+        case .queued:
+            break
+        case .failed(let code):
+            close(reason: "write failed: \(SystemError("send", errno: code))")
+        }
+    }
+
+    /// Our last bytes are written (or queued): half-close and discard input until the peer's EOF
+    /// or the closing deadline.
+    private func linger() {
+        guard phase != .lingering && phase != .closed else { return }
+        phase = .lingering
+        notifyEndpointClosed()
+        if outbound.isEmpty {
+            _ = shutdown(fd, Int32(SHUT_WR))
+        } else {
+            shutdownAfterFlush = true
+        }
+        rearmDeadline(.closing, after: server.configuration.closeTimeoutMilliseconds)
+    }
+
+    /// Closes the socket now. Idempotent.
+    func close(reason: String) {
+        guard phase != .closed else { return }
+        phase = .closed
+        server.reactor.cancel(deadline)
+        deadline = .none
+        outbound.discard()
+        server.reactor.closeLater(fd)
+        notifyEndpointClosed()
+        server.connectionDidClose(self, reason: reason)
+    }
+
+    private func notifyEndpointClosed() {
+        guard let endpoint else { return }
+        self.endpoint = nil
+        endpoint.didClose(self)
+    }
+
+    private func rearmDeadline(_ kind: Deadline, after milliseconds: UInt64) {
+        server.reactor.cancel(deadline)
+        deadline = server.reactor.schedule(after: milliseconds, handler: self, tag: kind.rawValue)
+    }
+
+    func timerFired(tag: Int) {
+        deadline = .none
+        switch Deadline(rawValue: tag) {
+        case .handshake:
+            close(reason: "handshake timeout")
+        case .closing, nil:
+            close(reason: "close timeout")
+        }
+    }
+}
+
+/// Hands the parser's events to the connection. A struct so the generic parse specialises.
+private struct FrameSink: WebSocketEventSink {
+    unowned(unsafe) let connection: Connection
+
+    mutating func webSocketEvent(_ event: WebSocketEvent) {
+        connection.handle(event)
+    }
+}

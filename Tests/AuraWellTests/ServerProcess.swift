@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+/// The real `aurawell` binary, started on an ephemeral loopback port and stopped by the test.
+/// Its stderr goes to a file (a pipe nobody drains would block the server's logging).
+final class ServerProcess {
+    let process = Process()
+    let port: UInt16
+    let logURL: URL
+
+    static var binaryURL: URL {
+        if let path = ProcessInfo.processInfo.environment["AURAWELL_BINARY"] {
+            return URL(fileURLWithPath: path)
+        }
+        // The test bundle sits in the build folder beside the executable.
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("aurawell").path),
+              directory.path != "/" {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("aurawell")
+    }
+
+    init(arguments: [String] = [], environment: [String: String] = [:]) throws {
+        logURL = FileManager.default.temporaryDirectory.appendingPathComponent("aurawell-test-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        process.executableURL = Self.binaryURL
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0"] + arguments
+        var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AURAWELL_") && !$0.key.hasPrefix("DEEPSEEK_") }
+        env.merge(environment) { $1 }
+        process.environment = env
+        process.standardError = try FileHandle(forWritingTo: logURL)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        port = try Self.waitForPort(logURL: logURL, process: process)
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: logURL)
+    }
+
+    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    /// Sends SIGTERM and waits for the exit status.
+    func terminate() -> Int32 {
+        process.terminate()
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    private static func waitForPort(logURL: URL, process: Process) throws -> UInt16 {
+        let deadline = Date().addingTimeInterval(20)
+        let pattern = /listening on [^\s]+:(\d+)/
+        while Date() < deadline {
+            let text = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+            if let match = text.firstMatch(of: pattern), let port = UInt16(match.1) { return port }
+            if !process.isRunning { break }
+            usleep(20_000)
+        }
+        let text = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+        throw TestFailure("server did not report its port; log:\n\(text)")
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
