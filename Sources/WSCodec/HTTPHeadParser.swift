@@ -28,7 +28,7 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
 /// The parser looks at the input in place when a head arrives in one piece; only a head split over
 /// several reads is copied into an internal buffer. After `.complete` it is ready for the next
 /// request.
-public struct HTTPHeadParser {
+public struct HTTPHeadParser: Sendable {
     public enum Result {
         case needMoreData
         /// `consumed`: how many bytes of the last `input` belonged to the head; the rest (early

@@ -34,28 +34,42 @@ public struct UTF8Validator: Sendable {
             i += 1
         }
         while i < count {
-            // ASCII: 8 bytes at a time.
+            // ASCII: 32, then 8 bytes at a time.
+            while i + 32 <= count {
+                let w =
+                    base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    | base.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+                    | base.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)
+                    | base.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
+                if w & 0x8080_8080_8080_8080 != 0 { break }
+                i += 32
+            }
             while i + 8 <= count,
                 base.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
             {
                 i += 8
             }
-            guard i < count else { break }
-            let b0 = base.load(fromByteOffset: i, as: UInt8.self)
-            if b0 < 0x80 {
-                i += 1
-                continue
-            }
-            // A whole multi-byte sequence in the buffer (4 bytes available covers every length).
-            if i + 4 <= count {
-                let b1 = base.load(fromByteOffset: i + 1, as: UInt8.self)
+            // A run of characters, each checked whole while 4 bytes remain (covers every length).
+            while i + 4 <= count {
+                let v = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt32.self))
+                let b0 = UInt8(truncatingIfNeeded: v)
+                let b1 = UInt8(truncatingIfNeeded: v >> 8)
+                if b0 < 0x80 {
+                    // Two ASCII bytes in a row: back to the word loops (always making progress).
+                    if b1 < 0x80 {
+                        i += 2
+                        break
+                    }
+                    i += 1
+                    continue
+                }
                 if b0 < 0xE0 {
                     // C2-DF 80-BF (C0, C1 and bare continuation bytes are invalid).
                     guard b0 >= 0xC2, b1 & 0xC0 == 0x80 else { return fail() }
                     i += 2
                     continue
                 }
-                let b2 = base.load(fromByteOffset: i + 2, as: UInt8.self)
+                let b2 = UInt8(truncatingIfNeeded: v >> 16)
                 if b0 < 0xF0 {
                     let lo: UInt8 = b0 == 0xE0 ? 0xA0 : 0x80
                     let hi: UInt8 = b0 == 0xED ? 0x9F : 0xBF
@@ -63,14 +77,14 @@ public struct UTF8Validator: Sendable {
                     i += 3
                     continue
                 }
-                let b3 = base.load(fromByteOffset: i + 3, as: UInt8.self)
+                let b3 = UInt8(truncatingIfNeeded: v >> 24)
                 guard b0 <= 0xF4 else { return fail() }
                 let lo: UInt8 = b0 == 0xF0 ? 0x90 : 0x80
                 let hi: UInt8 = b0 == 0xF4 ? 0x8F : 0xBF
                 guard b1 >= lo, b1 <= hi, b2 & 0xC0 == 0x80, b3 & 0xC0 == 0x80 else { return fail() }
                 i += 4
-                continue
             }
+            if i + 4 <= count { continue }
             // Near the end: byte by byte, possibly leaving a sequence open for the next call.
             while i < count {
                 if !step(base.load(fromByteOffset: i, as: UInt8.self)) { return false }

@@ -8,7 +8,7 @@
 /// that arrives in one frame within one `input` is delivered zero-copy from `input`; only a
 /// fragmented message or a frame split over reads is copied into a heap buffer, released when the
 /// message completes. A control frame split over reads is likewise copied (at most 125 bytes).
-public struct WebSocketParser {
+public struct WebSocketParser: Sendable {
     public enum Role: Sendable {
         /// Expects masked frames (from a client).
         case server
@@ -33,7 +33,8 @@ public struct WebSocketParser {
     private var stashCount = 0
 
     // The frame being read.
-    private var frameOpcode = WebSocketOpcode.continuation
+    /// Raw opcode of the frame being read (validated: 0-2 or 8-10).
+    private var frameOpcode: UInt8 = 0
     private var frameFin = false
     private var frameMasked = false
     private var maskKey: UInt32 = 0
@@ -47,9 +48,13 @@ public struct WebSocketParser {
     private var utf8 = UTF8Validator()
     private var controlBuffer: [UInt8] = []
 
+    /// The mask bit frames must carry: 0x80 for a server, 0 for a client.
+    private let expectedMaskBit: UInt8
+
     public init(role: Role = .server, maxMessageBytes: Int = 64 * 1024) {
         self.role = role
         self.maxMessageBytes = maxMessageBytes
+        self.expectedMaskBit = role == .server ? 0x80 : 0
     }
 
     /// Heap bytes held for partial messages and split control frames.
@@ -103,7 +108,7 @@ public struct WebSocketParser {
             if let e = headerError { return fail(e) }
 
             let available = count - offset
-            if frameOpcode.isControl {
+            if frameOpcode & 0x8 != 0 {
                 if remaining <= available {
                     // Whole control frame in `input`: deliver in place.
                     let payload = UnsafeMutableRawBufferPointer(start: base + offset, count: remaining)
@@ -116,7 +121,7 @@ public struct WebSocketParser {
                 }
                 controlBuffer.reserveCapacity(remaining)
                 phase = .payload
-            } else if frameFin, frameOpcode != .continuation, remaining <= available {
+            } else if frameFin, frameOpcode != 0, remaining <= available {
                 // A whole single-frame message in `input`: zero-copy.
                 let payload = UnsafeMutableRawBufferPointer(start: base + offset, count: remaining)
                 offset += remaining
@@ -124,7 +129,7 @@ public struct WebSocketParser {
                 if frameMasked { WebSocketMasking.unmask(payload, key: maskKey, phase: 0) }
                 messageOpcode = nil
                 messageLength = 0
-                if frameOpcode == .text {
+                if frameOpcode == 1 {
                     guard UTF8Validator.isValid(UnsafeRawBufferPointer(payload)) else {
                         return fail(Self.invalidUTF8)
                     }
@@ -177,19 +182,18 @@ public struct WebSocketParser {
     }
 
     /// Validates a complete header and sets up the frame (and message) state.
+    @inline(__always)
     private mutating func beginFrame(header h: UnsafeRawPointer) -> WebSocketProtocolError? {
         let b0 = h.load(as: UInt8.self)
         let b1 = h.load(fromByteOffset: 1, as: UInt8.self)
         guard b0 & 0x70 == 0 else { return Self.protocolError("Reserved bits set without a negotiated extension") }
-        guard let opcode = WebSocketOpcode(rawValue: b0 & 0x0F) else {
-            return Self.protocolError("Reserved opcode \(b0 & 0x0F)")
-        }
+        let opcode = b0 & 0x0F
+        // 0-2 data, 8-10 control; 3-7 and 11-15 are reserved.
+        guard opcode & 0x7 <= 2 else { return Self.protocolError("Reserved opcode \(opcode)") }
         let fin = b0 & 0x80 != 0
         let masked = b1 & 0x80 != 0
-        switch role {
-        case .server where !masked: return Self.protocolError("Unmasked frame from client")
-        case .client where masked: return Self.protocolError("Masked frame from server")
-        default: break
+        guard b1 & 0x80 == expectedMaskBit else {
+            return Self.protocolError(masked ? "Masked frame from server" : "Unmasked frame from client")
         }
         var length = Int(b1 & 0x7F)
         var maskOffset = 2
@@ -202,10 +206,10 @@ public struct WebSocketParser {
             length = Int(l64)
             maskOffset = 10
         }
-        if opcode.isControl {
+        if opcode & 0x8 != 0 {
             guard fin else { return Self.protocolError("Fragmented control frame") }
             guard length <= 125 else { return Self.protocolError("Control frame payload over 125 bytes") }
-        } else if opcode == .continuation {
+        } else if opcode == 0 {
             guard messageOpcode != nil else { return Self.protocolError("Continuation frame without a message in progress") }
             guard length <= maxMessageBytes - messageLength else { return Self.tooBig(maxMessageBytes) }
             messageLength += length
@@ -214,9 +218,9 @@ public struct WebSocketParser {
                 return Self.protocolError("New data frame while a fragmented message is in progress")
             }
             guard length <= maxMessageBytes else { return Self.tooBig(maxMessageBytes) }
-            messageOpcode = opcode
+            messageOpcode = opcode == 1 ? .text : .binary
             messageLength = length
-            if opcode == .text { utf8.reset() }
+            if opcode == 1 { utf8.reset() }
         }
         frameOpcode = opcode
         frameFin = fin
@@ -242,7 +246,7 @@ public struct WebSocketParser {
             maskPhase = (maskPhase + chunk.count) & 3
         }
         remaining -= chunk.count
-        if frameOpcode.isControl {
+        if frameOpcode & 0x8 != 0 {
             controlBuffer.append(contentsOf: chunk)
             guard remaining == 0 else { return nil }
             phase = .header
@@ -273,14 +277,14 @@ public struct WebSocketParser {
 
     /// Validates and delivers a complete control frame payload (already unmasked).
     private mutating func deliverControl<Sink: WebSocketEventSink>(
-        _ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer, into sink: inout Sink
+        _ opcode: UInt8, _ payload: UnsafeRawBufferPointer, into sink: inout Sink
     ) -> WebSocketProtocolError? {
         switch opcode {
-        case .ping:
+        case WebSocketOpcode.ping.rawValue:
             sink.webSocketEvent(.ping(payload))
-        case .pong:
+        case WebSocketOpcode.pong.rawValue:
             sink.webSocketEvent(.pong(payload))
-        default:  // .close
+        default:  // close
             if payload.isEmpty {
                 phase = .closed
                 sink.webSocketEvent(.close(code: nil, reason: payload))

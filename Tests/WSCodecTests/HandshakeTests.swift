@@ -55,8 +55,9 @@ let handshakeCases: [HandshakeCase] = [
 ]
 
 @Suite struct HandshakeTests {
+    /// RFC 6455 §1.3 (the brief had a typo: the RFC value is ...ZRbK..., checked with openssl too).
     @Test func rfcAcceptExample() {
-        #expect(WebSocketHandshake.acceptValue(forKey: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZKbK+xOo=")
+        #expect(WebSocketHandshake.acceptValue(forKey: "dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
     }
 
     @Test(arguments: handshakeCases)
@@ -64,7 +65,7 @@ let handshakeCases: [HandshakeCase] = [
         switch WebSocketHandshake.validate(c.head) {
         case .success(let accepted):
             #expect(c.status == nil)
-            #expect(accepted.acceptValue == "s3pPLMBiTxaQ9kYGzzhZKbK+xOo=")
+            #expect(accepted.acceptValue == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
         case .failure(let rejection):
             #expect(rejection.status == c.status)
             if rejection.status == 426 {
@@ -86,11 +87,11 @@ let handshakeCases: [HandshakeCase] = [
 
     @Test func switchingProtocolsResponse() {
         let bytes = WebSocketHandshake.switchingProtocolsResponse(
-            acceptValue: "s3pPLMBiTxaQ9kYGzzhZKbK+xOo=", extraHeaders: [("Sec-WebSocket-Protocol", "chat")])
+            acceptValue: "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", extraHeaders: [("Sec-WebSocket-Protocol", "chat")])
         #expect(
             String(decoding: bytes, as: UTF8.self)
                 == "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZKbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\n")
+                + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: chat\r\n\r\n")
     }
 
     @Test func endToEndFromRawBytes() throws {
@@ -104,7 +105,7 @@ let handshakeCases: [HandshakeCase] = [
             return
         }
         let accepted = try WebSocketHandshake.validate(h).get()
-        #expect(accepted.acceptValue == "s3pPLMBiTxaQ9kYGzzhZKbK+xOo=")
+        #expect(accepted.acceptValue == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
         #expect(accepted.requestedProtocols == ["chat", "superchat"])
     }
 }

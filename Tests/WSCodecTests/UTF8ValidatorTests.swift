@@ -107,7 +107,7 @@ let utf8Cases: [UTF8Case] = [
     func randomBytesMatchStdlib(seed: Int) {
         var rng = SplitMix64(seed: UInt64(seed) &+ 1000)
         for _ in 0..<400 {
-            let length = Int.random(in: 0...40, using: &rng)
+            let length = Int.random(in: 0...100, using: &rng)
             var bytes: [UInt8] = []
             while bytes.count < length {
                 switch Int.random(in: 0...9, using: &rng) {
@@ -132,5 +132,20 @@ let utf8Cases: [UTF8Case] = [
     @Test func longMixedTextIsValid() {
         let s = String(repeating: "Hello, 世界! Привет 😀 ", count: 500)
         #expect(Array(s.utf8).withUnsafeBytes { UTF8Validator.isValid($0) })
+    }
+}
+
+@Suite struct UTF8ValidatorPositionTests {
+    /// An invalid byte at every position of a long ASCII or CJK buffer is found, whichever fast
+    /// path covers that position.
+    @Test(arguments: ["a", "é", "世", "😀"])
+    func invalidByteAtEveryPosition(filler: String) {
+        let base = Array(String(repeating: filler, count: 100 / filler.utf8.count + 1).utf8)
+        #expect(base.withUnsafeBytes { UTF8Validator.isValid($0) })
+        for position in 0..<base.count {
+            var bytes = base
+            bytes[position] = 0xFF
+            #expect(!bytes.withUnsafeBytes { UTF8Validator.isValid($0) }, "position \(position)")
+        }
     }
 }
