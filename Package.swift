@@ -28,7 +28,7 @@ var targets: [Target] = [
     systemLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
     systemLibrary("CSQLite", pkgConfig: "sqlite3", apt: "libsqlite3-dev"),
 
-    .target(name: "Reactor", dependencies: ["CLinux"], swiftSettings: swiftSettings),
+    .target(name: "Reactor", dependencies: ["CLinux", "CCurl"], swiftSettings: swiftSettings),
     .target(name: "WSCodec", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
     .target(
         name: "AuraWell",
@@ -48,11 +48,23 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
 
+    // A DeepSeek-compatible streaming upstream (SSE) with fault injection, for tests and benchmarks.
+    .executableTarget(
+        name: "UpstreamSimulator",
+        dependencies: [
+            "Reactor", "WSCodec",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ],
+        path: "Benchmarks/UpstreamSimulator",
+        swiftSettings: swiftSettings
+    ),
+
     .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"], swiftSettings: swiftSettings),
     .testTarget(name: "WSCodecTests", dependencies: ["WSCodec"], swiftSettings: swiftSettings),
     .testTarget(
         name: "AuraWellTests",
-        dependencies: ["AuraWell", "Main", "WSCodec", "Reactor", "CLinux"],
+        dependencies: ["AuraWell", "Main", "UpstreamSimulator", "WSCodec", "Reactor", "CLinux"],
+        exclude: ["Interop"],
         swiftSettings: swiftSettings
     ),
 ]
@@ -76,7 +88,10 @@ if ProcessInfo.processInfo.environment["AURAWELL_BENCHMARKS"] != nil {
 let package = Package(
     name: "AuraWell",
     platforms: [.macOS(.v15)],
-    products: [.executable(name: "aurawell", targets: ["Main"])],
+    products: [
+        .executable(name: "aurawell", targets: ["Main"]),
+        .executable(name: "aurawell-upstream-sim", targets: ["UpstreamSimulator"]),
+    ],
     dependencies: dependencies,
     targets: targets
 )

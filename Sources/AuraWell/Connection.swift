@@ -131,7 +131,7 @@ final class Connection: IOHandler, TimerHandler {
                 respondAndClose(status: 400, message: "user_id must match [A-Za-z0-9_.-]{1,64}")
                 return
             }
-            upgrade(head, to: ChatEndpoint(userID: userID, configuration: configuration))
+            upgrade(head, to: ChatSession(userID: userID, service: server.chatService))
         } else if path == "/healthz" {
             respondAndClose(status: 200, message: "ok")
         } else {

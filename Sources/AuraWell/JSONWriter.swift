@@ -10,6 +10,14 @@ struct JSONWriter {
         bytes.append(UInt8(ascii: "{"))
     }
 
+    /// Reuses `buffer`'s storage (emptied first): the hot path encodes without allocating.
+    init(reusing buffer: inout [UInt8]) {
+        buffer.removeAll(keepingCapacity: true)
+        bytes = buffer
+        buffer = []
+        bytes.append(UInt8(ascii: "{"))
+    }
+
     mutating func field(_ key: StaticString, _ value: String) {
         writeKey(key)
         writeString(value)
@@ -33,6 +41,19 @@ struct JSONWriter {
     mutating func field(_ key: StaticString, _ value: Bool) {
         writeKey(key)
         writeRaw(value ? "true" : "false")
+    }
+
+    /// The current time as PROTOCOL.md formats it.
+    mutating func timestampField() {
+        writeKey("timestamp")
+        bytes.append(UInt8(ascii: "\""))
+        Timestamp.append(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    mutating func nullField(_ key: StaticString) {
+        writeKey(key)
+        writeRaw("null")
     }
 
     /// A value that is already JSON (an object built by another writer).

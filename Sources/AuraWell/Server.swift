@@ -16,10 +16,31 @@ public final class Server {
     /// The ports actually bound (port 0 in the configuration asks for an ephemeral one).
     public private(set) var boundPorts: [UInt16] = []
 
+    let chatService: ChatService
+
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
-        self.reactor = try Reactor()
+        let reactor = try Reactor()
+        self.reactor = reactor
+        let provider: any ChatProvider
+        switch configuration.provider {
+        case .offline:
+            provider = OfflineProvider(reactor: reactor, tokenIntervalMilliseconds: configuration.offlineTokenIntervalMilliseconds)
+        case .deepseek:
+            var settings = DeepSeekSettings()
+            settings.baseURL = configuration.deepSeekBaseURL
+            settings.apiKey = configuration.deepSeekAPIKey
+            settings.model = configuration.deepSeekModel
+            settings.firstTokenTimeoutMilliseconds = configuration.upstreamFirstTokenTimeoutMilliseconds
+            settings.stallTimeoutMilliseconds = configuration.upstreamStallTimeoutMilliseconds
+            settings.totalTimeoutMilliseconds = configuration.upstreamTotalTimeoutMilliseconds
+            settings.retries = configuration.upstreamRetries
+            settings.retryBaseDelayMilliseconds = configuration.upstreamRetryBaseDelayMilliseconds
+            provider = DeepSeekProvider(settings: settings, reactor: reactor, logger: logger)
+        }
+        let members = try MemberStore(path: configuration.databasePath)
+        chatService = ChatService(configuration: configuration, provider: provider, members: members, reactor: reactor, logger: logger)
     }
 
     public var connectionCount: Int { connections.count }

@@ -16,7 +16,28 @@ public struct ServerConfiguration: Sendable {
     /// How long a shutdown waits for connections to finish their close handshakes.
     public var shutdownGraceMilliseconds: UInt64 = 5_000
     public var welcomeMessage = "欢迎使用AuraWell健康助手！"
-    public var provider = "offline"
+    /// Largest `data.message`, in Unicode characters.
+    public var maxMessageCharacters = 1000
+    /// SQLite file of the family members.
+    public var databasePath = "./aurawell.db"
+    public var provider = ProviderKind.offline
+    /// Milliseconds between the offline provider's deltas.
+    public var offlineTokenIntervalMilliseconds: UInt64 = 20
+
+    // DeepSeek upstream (PROTOCOL.md "Upstream").
+    public var deepSeekBaseURL = "https://api.deepseek.com"
+    public var deepSeekAPIKey: String?
+    public var deepSeekModel = "deepseek-v4-flash"
+    public var upstreamFirstTokenTimeoutMilliseconds: UInt64 = 60_000
+    public var upstreamStallTimeoutMilliseconds: UInt64 = 30_000
+    public var upstreamTotalTimeoutMilliseconds: UInt64 = 600_000
+    public var upstreamRetries = 2
+    public var upstreamRetryBaseDelayMilliseconds: UInt64 = 500
+
+    public enum ProviderKind: String, Sendable, CaseIterable {
+        case deepseek
+        case offline
+    }
 
     public init() {}
 }

@@ -20,6 +20,12 @@ struct Serve: ParsableCommand {
     @Option(help: "Largest WebSocket message in bytes (env AURAWELL_MAX_MESSAGE_BYTES, default 65536).")
     var maxMessageBytes: Int?
 
+    @Option(help: "Answer provider: deepseek or offline (env AURAWELL_PROVIDER; default deepseek when DEEPSEEK_API_KEY or DEEPSEEK_BASE_URL is set, else offline).")
+    var provider: String?
+
+    @Option(help: "SQLite database of family members (env AURAWELL_DB, default ./aurawell.db).")
+    var db: String?
+
     func run() throws {
         let environment = Environment.current
         let level = try Self.logLevel(logLevel ?? environment["AURAWELL_LOG_LEVEL"] ?? "info")
@@ -41,13 +47,43 @@ struct Serve: ParsableCommand {
         if let seconds = try environment.integer("AURAWELL_HANDSHAKE_TIMEOUT_S") {
             configuration.handshakeTimeoutMilliseconds = UInt64(seconds) * 1000
         }
+        if let characters = try environment.integer("AURAWELL_MAX_MESSAGE_CHARS") { configuration.maxMessageCharacters = characters }
+        configuration.databasePath = db ?? environment["AURAWELL_DB"] ?? configuration.databasePath
+        try applyProviderSettings(environment, to: &configuration)
 
         let server = try Server(configuration: configuration, logger: logger)
         try server.bind()
         for port in server.boundPorts {
-            logger.info("listening on \(configuration.host):\(port)")
+            logger.info("listening on \(configuration.host):\(port)", metadata: ["provider": "\(configuration.provider.rawValue)"])
         }
         try server.run()
+    }
+
+    private func applyProviderSettings(_ environment: Environment, to configuration: inout ServerConfiguration) throws {
+        configuration.deepSeekAPIKey = environment["DEEPSEEK_API_KEY"]
+        if let url = environment["DEEPSEEK_BASE_URL"] { configuration.deepSeekBaseURL = url }
+        if let model = environment["DEEPSEEK_MODEL"] { configuration.deepSeekModel = model }
+        let upstreamConfigured = environment["DEEPSEEK_API_KEY"] != nil || environment["DEEPSEEK_BASE_URL"] != nil
+        let name = provider ?? environment["AURAWELL_PROVIDER"] ?? (upstreamConfigured ? "deepseek" : "offline")
+        guard let kind = ServerConfiguration.ProviderKind(rawValue: name) else {
+            throw ConfigurationError("unknown provider \(name.debugDescription): use deepseek or offline")
+        }
+        configuration.provider = kind
+        let milliseconds: [(String, WritableKeyPath<ServerConfiguration, UInt64>)] = [
+            ("AURAWELL_UPSTREAM_FIRST_TOKEN_TIMEOUT_S", \.upstreamFirstTokenTimeoutMilliseconds),
+            ("AURAWELL_UPSTREAM_STALL_TIMEOUT_S", \.upstreamStallTimeoutMilliseconds),
+            ("AURAWELL_UPSTREAM_TOTAL_TIMEOUT_S", \.upstreamTotalTimeoutMilliseconds),
+        ]
+        for (name, keyPath) in milliseconds {
+            if let seconds = try environment.integer(name) { configuration[keyPath: keyPath] = UInt64(seconds) * 1000 }
+        }
+        if let retries = try environment.integer("AURAWELL_UPSTREAM_RETRIES") { configuration.upstreamRetries = retries }
+        if let delay = try environment.integer("AURAWELL_UPSTREAM_RETRY_BASE_MS") {
+            configuration.upstreamRetryBaseDelayMilliseconds = UInt64(delay)
+        }
+        if let interval = try environment.integer("AURAWELL_OFFLINE_TOKEN_INTERVAL_MS") {
+            configuration.offlineTokenIntervalMilliseconds = UInt64(interval)
+        }
     }
 
     private static func port(_ value: Int) throws -> UInt16 {

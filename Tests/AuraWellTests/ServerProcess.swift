@@ -1,31 +1,49 @@
 import Foundation
 import Testing
 
-/// The real `aurawell` binary, started on an ephemeral loopback port and stopped by the test.
-/// Its stderr goes to a file (a pipe nobody drains would block the server's logging).
+/// A real binary of this package (`aurawell` or `aurawell-upstream-sim`), started on an ephemeral
+/// loopback port and stopped by the test. Its stderr goes to a file (a pipe nobody drains would
+/// block the server's logging).
 final class ServerProcess {
     let process = Process()
     let port: UInt16
     let logURL: URL
 
-    static var binaryURL: URL {
-        if let path = ProcessInfo.processInfo.environment["AURAWELL_BINARY"] {
-            return URL(fileURLWithPath: path)
-        }
-        // The test bundle sits in the build folder beside the executable.
+    static var binaryURL: URL { url(of: "aurawell") }
+
+    /// The test bundle sits in the build folder beside the executables.
+    static func url(of executable: String) -> URL {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("aurawell").path),
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent(executable).path),
               directory.path != "/" {
             directory.deleteLastPathComponent()
         }
-        return directory.appendingPathComponent("aurawell")
+        return directory.appendingPathComponent(executable)
     }
 
-    init(arguments: [String] = [], environment: [String: String] = [:]) throws {
-        logURL = FileManager.default.temporaryDirectory.appendingPathComponent("aurawell-test-\(UUID().uuidString).log")
+    /// The gateway, with a fresh SQLite file unless the environment names one.
+    convenience init(arguments: [String] = [], environment: [String: String] = [:]) throws {
+        var environment = environment
+        if environment["AURAWELL_DB"] == nil { environment["AURAWELL_DB"] = Self.temporaryPath(suffix: ".db") }
+        try self.init(
+            executable: "aurawell", arguments: ["serve", "--host", "127.0.0.1", "--port", "0"] + arguments,
+            environment: environment)
+    }
+
+    /// The upstream simulator.
+    static func simulator(arguments: [String] = []) throws -> ServerProcess {
+        try ServerProcess(executable: "aurawell-upstream-sim", arguments: ["--host", "127.0.0.1", "--port", "0"] + arguments, environment: [:])
+    }
+
+    static func temporaryPath(suffix: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("aurawell-test-\(UUID().uuidString)\(suffix)").path
+    }
+
+    init(executable: String, arguments: [String], environment: [String: String]) throws {
+        logURL = URL(fileURLWithPath: Self.temporaryPath(suffix: ".log"))
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        process.executableURL = Self.binaryURL
-        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0"] + arguments
+        process.executableURL = Self.url(of: executable)
+        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AURAWELL_") && !$0.key.hasPrefix("DEEPSEEK_") }
         env.merge(environment) { $1 }
         process.environment = env

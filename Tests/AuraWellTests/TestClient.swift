@@ -125,6 +125,14 @@ final class TestClient {
         return Frame(fin: fin, opcode: opcode, payload: payload)
     }
 
+    /// Reads exactly `count` bytes (after whatever was already parsed).
+    func readBytes(_ count: Int) throws -> [UInt8] {
+        try need(count)
+        let bytes = Array(pending[..<count])
+        pending.removeFirst(count)
+        return bytes
+    }
+
     /// Reads frames until a close frame; returns its code (nil for an empty close payload).
     func readClose() throws -> Frame {
         while true {

@@ -1,0 +1,194 @@
+import Logging
+import Reactor
+import WSCodec
+
+/// `/ws/chat/{user_id}`: one client's side of the seed protocol. It validates every message,
+/// runs at most one chat at a time, and relays the provider's stream as `chat_stream` frames
+/// between `status_update` `sending` → `streaming` → `done` (each exactly once per chat).
+final class ChatSession: WebSocketEndpoint, ChatStreamSink {
+    let userID: String
+    private unowned let service: ChatService
+    private weak var connection: Connection?
+    private var activeMemberID: String
+    private var chat: ActiveChat?
+    private var nextConversationNumber = 1
+
+    private struct ActiveChat {
+        var conversationID: String
+        var question: String
+        var handle: (any ChatStreamHandle)?
+        var streamingSent = false
+        var answer = ""
+    }
+
+    init(userID: String, service: ChatService) {
+        self.userID = userID
+        self.service = service
+        self.activeMemberID = userID
+    }
+
+    // MARK: WebSocketEndpoint
+
+    func didOpen(_ connection: Connection) {
+        self.connection = connection
+        _ = service.connectionOpened(userID: userID)
+        connection.sendText(ServerMessages.welcome(
+            message: service.configuration.welcomeMessage, userID: userID, connectionID: connection.publicID,
+            activeMemberID: activeMemberID, provider: service.provider.name))
+    }
+
+    func didReceiveBinary(_ connection: Connection, _ message: UnsafeRawBufferPointer) {
+        sendError(ChatError(.invalidMessage, "仅支持 JSON 文本消息"))
+    }
+
+    func didReceiveText(_ connection: Connection, _ message: UnsafeRawBufferPointer) {
+        let request: ClientRequest
+        switch ClientRequest.parse(message, maxMessageCharacters: service.configuration.maxMessageCharacters) {
+        case .success(let parsed): request = parsed
+        case .failure(let error):
+            sendError(error.error, conversationID: error.conversationID)
+            return
+        }
+        switch request {
+        case .chat(let kind, let question, let context, let conversationID, let memberID):
+            startChat(kind: kind, question: question, context: context, conversationID: conversationID, memberID: memberID)
+        case .switchMember(let target):
+            switchMember(to: target)
+        case .getStatus:
+            sendStatus()
+        case .cancelChat(let conversationID):
+            cancelChat(conversationID: conversationID)
+        }
+    }
+
+    func didClose(_ connection: Connection) {
+        // The client is gone: abort its upstream request at once.
+        chat?.handle?.cancel()
+        chat = nil
+        service.connectionClosed(userID: userID)
+    }
+
+    // MARK: Requests
+
+    private func startChat(kind: HealthAdviceService.Kind, question: String, context: JSONValue?, conversationID: String?, memberID: String?) {
+        if let chat {
+            sendError(ChatError(.chatInProgress, "当前对话尚未完成，请等待或取消后再发送"), conversationID: chat.conversationID)
+            return
+        }
+        var member: FamilyMember?
+        if kind == .health {
+            switch service.member(userID: userID, memberID: memberID ?? activeMemberID) {
+            case .failure(let error):
+                sendError(error, conversationID: conversationID)
+                return
+            case .success(nil):
+                sendError(ChatError(.memberNotFound, "找不到家庭成员：\(memberID ?? activeMemberID)"), conversationID: conversationID)
+                return
+            case .success(let found):
+                member = found
+            }
+        }
+        let conversationID = conversationID ?? newConversationID()
+        chat = ActiveChat(conversationID: conversationID, question: question)
+        send(ServerMessages.statusUpdate(.sending, conversationID: conversationID))
+
+        if let notice = HealthAdviceService.emergencyNotice(for: question) {
+            service.logger.notice("emergency notice sent", metadata: ["user": "\(userID)"])
+            chatStream(didReceive: notice)
+        }
+        let messages = HealthAdviceService.messages(
+            kind: kind, question: question, context: context, member: member, userID: userID,
+            history: service.history.messages(userID: userID, conversationID: conversationID))
+        let handle = service.provider.startStream(ChatRequest(messages: messages, userHash: UserHash.of(userID)), sink: self)
+        // The sink may have been told of a failure synchronously; keep the handle only if alive.
+        if chat?.conversationID == conversationID { chat?.handle = handle }
+    }
+
+    private func switchMember(to target: String) {
+        switch service.member(userID: userID, memberID: target) {
+        case .failure(let error):
+            sendError(error)
+        case .success(nil):
+            sendError(ChatError(.memberNotFound, "找不到家庭成员：\(target)"))
+        case .success:
+            let previous = activeMemberID
+            activeMemberID = target
+            send(ServerMessages.memberSwitched(active: target, previous: previous))
+        }
+    }
+
+    private func sendStatus() {
+        guard let connection else { return }
+        send(ServerMessages.status(ServerMessages.Status(
+            connectionID: connection.publicID, userID: userID, activeMemberID: activeMemberID,
+            connectionsForUser: service.connections(for: userID), conversationID: chat?.conversationID,
+            provider: service.provider.name, uptimeSeconds: service.uptimeSeconds)))
+    }
+
+    private func cancelChat(conversationID: String?) {
+        guard let current = chat, conversationID == nil || conversationID == current.conversationID else {
+            sendError(ChatError(.invalidMessage, "没有可取消的对话"), conversationID: conversationID)
+            return
+        }
+        current.handle?.cancel()
+        finish(reason: "cancelled", usage: nil)
+    }
+
+    // MARK: ChatStreamSink
+
+    func chatStreamDidStart() {
+        guard let conversationID = chat?.conversationID, chat?.streamingSent == false else { return }
+        chat?.streamingSent = true
+        send(ServerMessages.statusUpdate(.streaming, conversationID: conversationID))
+    }
+
+    func chatStream(didReceive delta: String) {
+        guard chat != nil, !delta.isEmpty else { return }
+        chatStreamDidStart()
+        chat!.answer += delta
+        guard let connection else { return }
+        var delta = delta
+        delta.withUTF8 { bytes in
+            ServerMessages.chatStream(
+                delta: UnsafeRawBufferPointer(bytes), conversationID: chat!.conversationID, into: &service.streamScratch)
+        }
+        service.streamScratch.withUnsafeBytes { connection.send(.text, $0) }
+    }
+
+    func chatStreamDidFinish(reason: String, usage: TokenUsage?) {
+        guard let current = chat else { return }
+        let finishReason = reason == "length" ? "length" : "stop"
+        service.history.append(userID: userID, conversationID: current.conversationID, question: current.question, answer: current.answer)
+        finish(reason: finishReason, usage: usage)
+    }
+
+    func chatStreamDidFail(_ error: ChatError) {
+        guard let current = chat else { return }
+        chatStreamDidStart()
+        sendError(error, conversationID: current.conversationID)
+        finish(reason: "error", usage: nil)
+    }
+
+    /// Sends `done` (after `streaming`, if that has not gone out yet) and ends the chat.
+    private func finish(reason: String, usage: TokenUsage?) {
+        guard let current = chat else { return }
+        chatStreamDidStart()
+        chat = nil
+        send(ServerMessages.statusUpdate(.done, conversationID: current.conversationID, finishReason: reason, usage: usage))
+    }
+
+    // MARK: Helpers
+
+    private func send(_ message: [UInt8]) {
+        connection?.sendText(message)
+    }
+
+    private func sendError(_ error: ChatError, conversationID: String? = nil) {
+        send(ServerMessages.error(error, conversationID: conversationID))
+    }
+
+    private func newConversationID() -> String {
+        defer { nextConversationNumber += 1 }
+        return "conv_\(connection?.id ?? 0)_\(nextConversationNumber)"
+    }
+}

@@ -1,0 +1,152 @@
+import CCurl
+
+/// Receives a transfer's progress. Every call comes from inside `curl_multi_socket_action` on the
+/// loop thread, except `didComplete`, which comes after it returns.
+public protocol CurlTransferDelegate: AnyObject {
+    /// The status line and headers have arrived (called once, before the first body bytes).
+    func curlTransfer(_ transfer: CurlTransfer, didReceiveResponse status: Int, headers: [(String, String)])
+    /// Body bytes (already de-chunked). Return false to abort the transfer.
+    func curlTransfer(_ transfer: CurlTransfer, didReceive bytes: UnsafeRawBufferPointer) -> Bool
+    /// The transfer is over: `error` is nil on success, otherwise curl's description of the failure.
+    func curlTransfer(_ transfer: CurlTransfer, didCompleteWith error: CurlTransferError?)
+}
+
+public struct CurlTransferError: Error, CustomStringConvertible, Sendable {
+    public var code: Int32
+    public var message: String
+    /// Connection-level failures (refused, reset, DNS, TLS): the request may be retried.
+    public var isConnectionFailure: Bool {
+        [CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_SEND_ERROR, CURLE_RECV_ERROR,
+         CURLE_GOT_NOTHING, CURLE_SSL_CONNECT_ERROR, CURLE_OPERATION_TIMEDOUT].map { Int32($0.rawValue) }.contains(code)
+    }
+    public var isTimeout: Bool { code == Int32(CURLE_OPERATION_TIMEDOUT.rawValue) }
+    public var description: String { "\(message) (curl \(code))" }
+}
+
+/// One HTTP request driven by `CurlMulti`. Configure it, then `CurlMulti.start`.
+public final class CurlTransfer {
+    let easy: UnsafeMutableRawPointer
+    public weak var delegate: (any CurlTransferDelegate)?
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private var responseHeaders: [(String, String)] = []
+    private var responseDelivered = false
+    var isActive = false
+    var isPaused = false
+    /// The body, kept alive for curl (CURLOPT_POSTFIELDS does not copy).
+    private var body: [UInt8] = []
+    private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE))
+
+    public init(url: String) {
+        easy = curl_easy_init()
+        _ = ccurl_easy_setopt_str(easy, CURLOPT_URL, url)
+        _ = ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = ccurl_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
+        _ = ccurl_easy_setopt_long(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        _ = ccurl_easy_setopt_ptr(easy, CURLOPT_PRIVATE, me)
+        _ = ccurl_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, me)
+        _ = ccurl_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, me)
+        _ = ccurl_easy_setopt_write(easy, curlWriteCallback)
+        _ = ccurl_easy_setopt_header(easy, curlHeaderCallback)
+        errorBuffer.withUnsafeMutableBufferPointer { _ = ccurl_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, $0.baseAddress) }
+    }
+
+    deinit {
+        curl_easy_cleanup(easy)
+        curl_slist_free_all(headerList)
+    }
+
+    public func addHeader(_ line: String) {
+        headerList = curl_slist_append(headerList, line)
+        _ = ccurl_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, headerList)
+    }
+
+    /// Makes the request a POST with this body.
+    public func setPostBody(_ bytes: [UInt8]) {
+        body = bytes
+        _ = ccurl_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+        body.withUnsafeBytes { _ = ccurl_easy_setopt_ptr(easy, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress)) }
+    }
+
+    /// Seconds to establish the connection (0: curl's default).
+    public func setConnectTimeout(milliseconds: Int) {
+        _ = ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, milliseconds)
+    }
+
+    /// The HTTP status, once known (0 before).
+    public var responseStatus: Int {
+        var status = 0
+        _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+        return status
+    }
+
+    func failure(for code: CURLcode) -> CurlTransferError {
+        let detail = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        return CurlTransferError(code: Int32(code.rawValue), message: message)
+    }
+
+    fileprivate func receivedHeader(_ line: UnsafeRawBufferPointer) {
+        // A new status line (after a 100 Continue or a redirect) starts a new header block.
+        if line.starts(with: "HTTP/".utf8) {
+            responseHeaders.removeAll()
+            return
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        if let colon = text.firstIndex(of: ":") {
+            let name = String(text[..<colon])
+            let value = text[text.index(after: colon)...].trimmingCharacters(in: " \t\r\n")
+            responseHeaders.append((name, value))
+        }
+    }
+
+    fileprivate func receivedBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let delegate else { return false }
+        if !responseDelivered {
+            responseDelivered = true
+            delegate.curlTransfer(self, didReceiveResponse: responseStatus, headers: responseHeaders)
+        }
+        return delegate.curlTransfer(self, didReceive: bytes)
+    }
+
+    /// Called when the transfer ends, so that a response without a body is still announced.
+    func deliverResponseIfNeeded() {
+        guard !responseDelivered, let delegate, responseStatus != 0 else { return }
+        responseDelivered = true
+        delegate.curlTransfer(self, didReceiveResponse: responseStatus, headers: responseHeaders)
+    }
+}
+
+extension String {
+    fileprivate func trimmingCharacters(in set: String) -> String {
+        let characters = Set(set)
+        var slice = Substring(self)
+        while let first = slice.first, characters.contains(first) { slice.removeFirst() }
+        while let last = slice.last, characters.contains(last) { slice.removeLast() }
+        return String(slice)
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in set: String) -> String { String(self).trimmingCharacters(in: set) }
+}
+
+private func curlWriteCallback(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
+    guard let context else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    // Returning a short count makes curl fail the transfer with CURLE_WRITE_ERROR: the one safe
+    // way to abort from inside a callback.
+    return transfer.receivedBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
+}
+
+private func curlHeaderCallback(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
+    guard let context else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    transfer.receivedHeader(UnsafeRawBufferPointer(start: data, count: size * count))
+    return size * count
+}
