@@ -17,6 +17,7 @@ func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
 var dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
 ]
 
 var targets: [Target] = [
@@ -41,7 +42,7 @@ var targets: [Target] = [
     .executableTarget(
         name: "Main",
         dependencies: [
-            "AuraWell",
+            "AuraWell", "Reactor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ],
@@ -59,11 +60,23 @@ var targets: [Target] = [
         swiftSettings: swiftSettings
     ),
 
+    // The load tester: many WebSocket clients on one reactor per process; latency histograms.
+    .executableTarget(
+        name: "LoadTester",
+        dependencies: [
+            "Reactor", "WSCodec",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ],
+        path: "Benchmarks/LoadTester",
+        swiftSettings: swiftSettings
+    ),
+
     .testTarget(name: "ReactorTests", dependencies: ["Reactor", "CLinux"], swiftSettings: swiftSettings),
     .testTarget(name: "WSCodecTests", dependencies: ["WSCodec"], swiftSettings: swiftSettings),
     .testTarget(
         name: "AuraWellTests",
-        dependencies: ["AuraWell", "Main", "UpstreamSimulator", "WSCodec", "Reactor", "CLinux"],
+        dependencies: ["AuraWell", "Main", "UpstreamSimulator", "LoadTester", "WSCodec", "Reactor", "CLinux"],
         exclude: ["Interop"],
         swiftSettings: swiftSettings
     ),
@@ -91,6 +104,7 @@ let package = Package(
     products: [
         .executable(name: "aurawell", targets: ["Main"]),
         .executable(name: "aurawell-upstream-sim", targets: ["UpstreamSimulator"]),
+        .executable(name: "aurawell-load", targets: ["LoadTester"]),
     ],
     dependencies: dependencies,
     targets: targets

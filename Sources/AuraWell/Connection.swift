@@ -24,6 +24,7 @@ final class Connection: IOHandler, TimerHandler {
     private enum Deadline: Int {
         case handshake
         case closing
+        case liveness
     }
 
     let fd: Int32
@@ -37,6 +38,13 @@ final class Connection: IOHandler, TimerHandler {
     private var endpoint: (any WebSocketEndpoint)?
     private var deadline = TimerID.none
     private var shutdownAfterFlush = false
+    private var liveness: Liveness
+    private var livenessTimer = TimerID.none
+    private var livenessCheckAt: UInt64 = .max
+    /// Reading stopped because too much output is queued (the peer sends but does not read).
+    private var readPaused = false
+    /// Counted among the server's WebSockets (until the socket closes).
+    private var upgraded = false
 
     /// How many reads of the shared buffer one readiness event may take before other sockets get
     /// their turn.
@@ -49,6 +57,7 @@ final class Connection: IOHandler, TimerHandler {
         let configuration = server.configuration
         headParser = HTTPHeadParser(maxHeadBytes: configuration.maxHeaderBytes)
         frameParser = WebSocketParser(role: .server, maxMessageBytes: configuration.maxMessageBytes)
+        liveness = Liveness(now: server.reactor.now)
         try server.reactor.register(fd, interest: [.read, .write, .edgeTriggered], handler: self)
         deadline = server.reactor.schedule(
             after: configuration.handshakeTimeoutMilliseconds, handler: self, tag: Deadline.handshake.rawValue)
@@ -74,6 +83,12 @@ final class Connection: IOHandler, TimerHandler {
         let buffer = server.reactor.receiveBuffer
         for _ in 0..<Self.readBudget {
             guard phase != .closed else { return }
+            // Backpressure on the input side: a peer that sends but does not read the answers
+            // (an echo flood, say) is not read until its queue drains; memory stays bounded.
+            if outbound.bufferedBytes > server.configuration.maxOutboundBytes && phase == .webSocket {
+                readPaused = true
+                return
+            }
             switch Socket.read(fd, into: buffer) {
             case .processed(let count):
                 received(UnsafeMutableRawBufferPointer(rebasing: buffer[..<count]))
@@ -121,36 +136,21 @@ final class Connection: IOHandler, TimerHandler {
     // MARK: HTTP
 
     private func route(_ head: HTTPRequestHead) {
-        let path = head.path
-        let configuration = server.configuration
-        if path == "/ws/echo" && configuration.enableEcho {
-            upgrade(head, to: EchoEndpoint.shared)
-        } else if path.hasPrefix("/ws/chat/") {
-            let userID = String(path.dropFirst("/ws/chat/".count))
-            guard Identifier.isValid(userID) else {
-                respondAndClose(status: 400, message: "user_id must match [A-Za-z0-9_.-]{1,64}")
-                return
-            }
-            upgrade(head, to: ChatSession(userID: userID, service: server.chatService))
-        } else if path == "/healthz" {
-            respondAndClose(status: 200, message: "ok")
-        } else {
-            respondAndClose(status: 404, message: "no such endpoint")
-        }
-    }
-
-    private func upgrade(_ head: HTTPRequestHead, to endpoint: any WebSocketEndpoint) {
-        switch WebSocketHandshake.validate(head) {
-        case .failure(let rejection):
-            respondAndClose(status: rejection.status, message: rejection.reason, headers: rejection.headers)
-        case .success(let accepted):
-            let response = WebSocketHandshake.switchingProtocolsResponse(acceptValue: accepted.acceptValue)
+        switch Router.decide(head, server: server) {
+        case .respond(let status, let message, let headers):
+            respondAndClose(status: status, message: message, headers: headers)
+        case .upgrade(let endpoint, let acceptValue):
+            let response = WebSocketHandshake.switchingProtocolsResponse(acceptValue: acceptValue)
             phase = .webSocket
             server.reactor.cancel(deadline)
             deadline = .none
             self.endpoint = endpoint
+            upgraded = true
+            server.webSocketOpened()
             response.withUnsafeBytes { write($0) }
             server.logger.debug("websocket opened", metadata: ["connection": "\(id)", "path": "\(head.path)"])
+            liveness = Liveness(now: server.reactor.now)
+            checkLiveness()
             endpoint.didOpen(self)
         }
     }
@@ -170,6 +170,7 @@ final class Connection: IOHandler, TimerHandler {
 
     fileprivate func handle(_ event: WebSocketEvent) {
         guard phase == .webSocket else { return }
+        liveness.frameReceived(at: server.reactor.now)
         switch event {
         case .text(let message):
             if closeHandshake.state == .open { endpoint?.didReceiveText(self, message) }
@@ -178,7 +179,7 @@ final class Connection: IOHandler, TimerHandler {
         case .ping(let payload):
             if closeHandshake.state == .open { send(.pong, payload) }
         case .pong:
-            break
+            liveness.pongReceived(at: server.reactor.now)
         case .close(let code, _):
             if let reply = closeHandshake.receivedClose(code: code) {
                 reply.withUnsafeBytes { write($0) }
@@ -222,6 +223,15 @@ final class Connection: IOHandler, TimerHandler {
         rearmDeadline(.closing, after: server.configuration.closeTimeoutMilliseconds)
     }
 
+    /// The server drains: the endpoint finishes its work and closes; anything else closes now.
+    func serverIsDraining() {
+        switch phase {
+        case .webSocket: endpoint?.serverIsDraining(self) ?? close(code: .goingAway, reason: "server shutting down")
+        case .http: close(reason: "server shutting down")
+        case .lingering, .closed: break
+        }
+    }
+
     /// A protocol violation: send the close code that names it, then close without waiting.
     private func fail(_ error: WebSocketProtocolError) {
         server.logger.info(
@@ -237,23 +247,65 @@ final class Connection: IOHandler, TimerHandler {
 
     private func write(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
         guard phase != .closed else { return }
-        if case .failed(let code) = outbound.write(fd, first, second) {
+        switch outbound.write(fd, first, second) {
+        case .complete:
+            break
+        case .queued:
+            liveness.writeBlocked(at: server.reactor.now)
+            checkLiveness()
+        case .failed(let code):
             close(reason: "write failed: \(SystemError("write", errno: code))")
         }
     }
 
     private func flushOutbound() {
+        let before = outbound.bufferedBytes
         switch outbound.flush(fd) {
         case .complete:
+            liveness.writeProgressed(at: server.reactor.now, drained: true)
             if shutdownAfterFlush {
                 shutdownAfterFlush = false
                 _ = shutdown(fd, Int32(SHUT_WR))
             }
+            if phase == .webSocket { endpoint?.didDrain(self) }
+            if readPaused {
+                readPaused = false
+                readAvailable(untilEOF: false)
+            }
         case .queued:
-            break
+            if outbound.bufferedBytes < before { liveness.writeProgressed(at: server.reactor.now, drained: false) }
         case .failed(let code):
             close(reason: "write failed: \(SystemError("send", errno: code))")
         }
+    }
+
+    // MARK: Liveness
+
+    /// Acts on what `Liveness` says is due and arms the one timer for the next check.
+    private func checkLiveness() {
+        guard phase == .webSocket else { return }
+        let now = server.reactor.now
+        let next: UInt64
+        switch liveness.check(now: now, policy: server.configuration.liveness) {
+        case .close(let reason):
+            server.logger.info("closing", metadata: ["connection": "\(id)", "reason": "\(reason)"])
+            close(code: .normal, reason: reason)
+            return
+        case .abort(let reason):
+            server.logger.info("dropping connection", metadata: ["connection": "\(id)", "reason": "\(reason)"])
+            close(reason: reason)
+            return
+        case .ping(let checkAt):
+            send(.ping, UnsafeRawBufferPointer(start: nil, count: 0))
+            next = checkAt
+        case .wait(let checkAt):
+            next = checkAt
+        }
+        // Re-arm only when the next check moves earlier, or the armed one has fired.
+        guard next < livenessCheckAt || livenessTimer == .none else { return }
+        server.reactor.cancel(livenessTimer)
+        livenessCheckAt = next
+        livenessTimer = server.reactor.schedule(at: next, handler: self, tag: Deadline.liveness.rawValue)
     }
 
     /// Our last bytes are written (or queued): half-close and discard input until the peer's EOF
@@ -276,6 +328,9 @@ final class Connection: IOHandler, TimerHandler {
         phase = .closed
         server.reactor.cancel(deadline)
         deadline = .none
+        server.reactor.cancel(livenessTimer)
+        livenessTimer = .none
+        if upgraded { server.webSocketClosed() }
         outbound.discard()
         server.reactor.closeLater(fd)
         notifyEndpointClosed()
@@ -294,8 +349,16 @@ final class Connection: IOHandler, TimerHandler {
     }
 
     func timerFired(tag: Int) {
+        if tag == Deadline.liveness.rawValue {
+            livenessTimer = .none
+            livenessCheckAt = .max
+            checkLiveness()
+            return
+        }
         deadline = .none
         switch Deadline(rawValue: tag) {
+        case .liveness:
+            break
         case .handshake:
             close(reason: "handshake timeout")
         case .closing, nil:

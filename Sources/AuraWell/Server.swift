@@ -12,9 +12,14 @@ public final class Server {
     private var connections: [UInt64: Connection] = [:]
     private var nextConnectionID: UInt64 = 1
     private var signalWatcher: SignalWatcher?
-    private var shuttingDown = false
+    public private(set) var isDraining = false
     /// The ports actually bound (port 0 in the configuration asks for an ephemeral one).
     public private(set) var boundPorts: [UInt16] = []
+    /// Upgraded WebSocket connections (the global limit counts these).
+    public private(set) var webSocketCount = 0
+    let tokenAuthority: TokenAuthority?
+    /// Called when a drain starts (systemd's STOPPING=1 goes out from here).
+    public var onDrain: (() -> Void)?
 
     let chatService: ChatService
 
@@ -39,6 +44,7 @@ public final class Server {
             settings.retryBaseDelayMilliseconds = configuration.upstreamRetryBaseDelayMilliseconds
             provider = DeepSeekProvider(settings: settings, reactor: reactor, logger: logger)
         }
+        tokenAuthority = configuration.authSecret.map(TokenAuthority.init(secret:))
         let members = try MemberStore(path: configuration.databasePath)
         chatService = ChatService(configuration: configuration, provider: provider, members: members, reactor: reactor, logger: logger)
     }
@@ -58,39 +64,50 @@ public final class Server {
         if let port = Socket.localPort(of: fd) { boundPorts.append(port) }
     }
 
-    /// Runs until SIGINT or SIGTERM, then closes every connection (1001) and returns.
+    /// Runs until SIGINT or SIGTERM and the drain that follows; returns when every connection is gone.
     public func run() throws {
         signalWatcher = try SignalWatcher(reactor: reactor, signals: [SIGINT, SIGTERM]) { [unowned self] signal in
-            self.logger.info("signal received, shutting down", metadata: ["signal": "\(signal)"])
-            self.shutdown()
+            self.logger.info("signal received, draining", metadata: ["signal": "\(signal)"])
+            self.drain()
         }
         reactor.run()
         signalWatcher?.close()
         logger.info("stopped")
     }
 
-    /// Stops accepting, starts the close handshake with every client, and stops the loop once
-    /// they are gone or the grace period ends.
-    public func shutdown() {
-        if shuttingDown { return }
-        shuttingDown = true
+    /// Graceful drain: stop accepting; idle connections get SERVER_SHUTTING_DOWN and close 1001
+    /// now, chats in progress finish first; whatever is left at the drain deadline is cut off.
+    public func drain() {
+        if isDraining { return }
+        isDraining = true
+        onDrain?()
         for listener in listeners { listener.close() }
         listeners.removeAll()
-        for connection in Array(connections.values) {
-            connection.close(code: .goingAway, reason: "server shutting down")
-        }
+        for connection in Array(connections.values) { connection.serverIsDraining() }
         if connections.isEmpty {
             reactor.stop()
-        } else {
-            reactor.schedule(after: configuration.shutdownGraceMilliseconds) { [unowned self] in
-                for connection in Array(self.connections.values) { connection.close(reason: "shutdown grace period over") }
-                self.reactor.stop()
-            }
+            return
+        }
+        reactor.schedule(after: configuration.drainTimeoutMilliseconds) { [unowned self] in
+            self.logger.warning("drain deadline reached", metadata: ["connections": "\(self.connections.count)"])
+            for connection in Array(self.connections.values) { connection.close(reason: "drain deadline") }
+            self.reactor.stop()
         }
     }
 
+    /// Whether a browser page from `origin` may open a WebSocket here.
+    func isAllowedOrigin(_ origin: String) -> Bool {
+        if let allowed = configuration.allowedOrigins {
+            return allowed.contains("*") || allowed.contains(origin)
+        }
+        return boundPorts.contains { origin == "http://localhost:\($0)" || origin == "http://127.0.0.1:\($0)" }
+    }
+
+    func webSocketOpened() { webSocketCount += 1 }
+    func webSocketClosed() { webSocketCount -= 1 }
+
     func adopt(_ fd: Int32) {
-        if shuttingDown {
+        if isDraining {
             Socket.close(fd)
             return
         }
@@ -108,6 +125,6 @@ public final class Server {
     func connectionDidClose(_ connection: Connection, reason: String) {
         connections[connection.id] = nil
         logger.debug("connection closed", metadata: ["connection": "\(connection.id)", "reason": "\(reason)"])
-        if shuttingDown && connections.isEmpty { reactor.stop() }
+        if isDraining && connections.isEmpty { reactor.stop() }
     }
 }

@@ -10,11 +10,28 @@ public struct ServerConfiguration: Sendable {
     /// Largest HTTP request head; larger ones are answered 431.
     public var maxHeaderBytes = 8 * 1024
     public var handshakeTimeoutMilliseconds: UInt64 = 10_000
+    /// Idle, heartbeat and stuck-reader deadlines of open WebSockets.
+    public var liveness = LivenessPolicy()
+    /// Open WebSockets beyond which upgrades are answered 503.
+    public var maxConnections = 50_000
+    public var maxConnectionsPerUser = 3
+    /// Output queued for one connection beyond which the server stops reading from it.
+    public var maxOutboundBytes = 256 * 1024
+    /// Output queued beyond which a chat holds back (merges) deltas and pauses its upstream.
+    public var streamHighWaterBytes = 64 * 1024
+    /// Client messages per second a chat connection may send, and the burst it may save up.
+    public var messagesPerSecond = 10.0
+    public var messageBurst = 20.0
+    /// How long streams in progress may run on after SIGTERM before they are cut off.
+    public var drainTimeoutMilliseconds: UInt64 = 30_000
+    /// AURAWELL_AUTH_SECRET: when set, chat upgrades need a token.
+    public var authSecret: String?
+    /// Allowed `Origin` values; nil means the server's own http://localhost:PORT and
+    /// http://127.0.0.1:PORT. "*" allows any.
+    public var allowedOrigins: [String]?
     /// How long a closing connection waits for the peer's close frame or FIN before the socket is
     /// simply closed.
     public var closeTimeoutMilliseconds: UInt64 = 5_000
-    /// How long a shutdown waits for connections to finish their close handshakes.
-    public var shutdownGraceMilliseconds: UInt64 = 5_000
     public var welcomeMessage = "欢迎使用AuraWell健康助手！"
     /// Largest `data.message`, in Unicode characters.
     public var maxMessageCharacters = 1000

@@ -9,6 +9,10 @@ protocol WebSocketEndpoint: AnyObject {
     func didReceiveText(_ connection: Connection, _ message: UnsafeRawBufferPointer)
     /// A complete binary message. The bytes are valid only during the call.
     func didReceiveBinary(_ connection: Connection, _ message: UnsafeRawBufferPointer)
+    /// The connection's output queue has drained: an endpoint that held back output can send.
+    func didDrain(_ connection: Connection)
+    /// The server is shutting down: finish what is in progress, then close (1001).
+    func serverIsDraining(_ connection: Connection)
     /// The connection is gone (called once, whatever ended it).
     func didClose(_ connection: Connection)
 }
@@ -23,6 +27,10 @@ final class EchoEndpoint: WebSocketEndpoint, Sendable {
     }
     func didReceiveBinary(_ connection: Connection, _ message: UnsafeRawBufferPointer) {
         connection.send(.binary, message)
+    }
+    func didDrain(_ connection: Connection) {}
+    func serverIsDraining(_ connection: Connection) {
+        connection.close(code: .goingAway, reason: "server shutting down")
     }
     func didClose(_ connection: Connection) {}
 }

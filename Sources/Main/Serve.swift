@@ -1,6 +1,8 @@
 import ArgumentParser
 import AuraWell
+import Glibc
 import Logging
+import Reactor
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the gateway (the default command).")
@@ -26,6 +28,9 @@ struct Serve: ParsableCommand {
     @Option(help: "SQLite database of family members (env AURAWELL_DB, default ./aurawell.db).")
     var db: String?
 
+    @Flag(help: "Allow listening beyond loopback without AURAWELL_AUTH_SECRET (not recommended).")
+    var insecureNoAuth = false
+
     func run() throws {
         let environment = Environment.current
         let level = try Self.logLevel(logLevel ?? environment["AURAWELL_LOG_LEVEL"] ?? "info")
@@ -36,20 +41,18 @@ struct Serve: ParsableCommand {
         }
         let logger = Logger(label: "aurawell")
 
-        var configuration = ServerConfiguration()
-        configuration.host = host ?? environment["AURAWELL_HOST"] ?? configuration.host
-        if let port = try port ?? environment.integer("AURAWELL_PORT").map(Self.port) { configuration.port = port }
-        configuration.enableEcho = enableEcho
-        if let limit = try maxMessageBytes ?? environment.integer("AURAWELL_MAX_MESSAGE_BYTES") {
-            guard limit >= 125 else { throw ConfigurationError("the message size limit must be at least 125 bytes") }
-            configuration.maxMessageBytes = limit
+        Socket.raiseDescriptorLimit()
+        // Every socket write passes MSG_NOSIGNAL; this also covers libraries that might not.
+        signal(SIGPIPE, SIG_IGN)
+        let configuration = try ConfigurationLoader(environment: environment).load(ConfigurationLoader.Flags(
+            host: host, port: port, enableEcho: enableEcho, maxMessageBytes: maxMessageBytes, provider: provider, db: db))
+        if configuration.authSecret == nil {
+            guard Self.isLoopback(configuration.host) || insecureNoAuth else {
+                throw ConfigurationError(
+                    "refusing to listen on \(configuration.host) without AURAWELL_AUTH_SECRET; set it or pass --insecure-no-auth")
+            }
+            logger.warning("auth is off: AURAWELL_AUTH_SECRET is not set")
         }
-        if let seconds = try environment.integer("AURAWELL_HANDSHAKE_TIMEOUT_S") {
-            configuration.handshakeTimeoutMilliseconds = UInt64(seconds) * 1000
-        }
-        if let characters = try environment.integer("AURAWELL_MAX_MESSAGE_CHARS") { configuration.maxMessageCharacters = characters }
-        configuration.databasePath = db ?? environment["AURAWELL_DB"] ?? configuration.databasePath
-        try applyProviderSettings(environment, to: &configuration)
 
         let server = try Server(configuration: configuration, logger: logger)
         try server.bind()
@@ -59,36 +62,8 @@ struct Serve: ParsableCommand {
         try server.run()
     }
 
-    private func applyProviderSettings(_ environment: Environment, to configuration: inout ServerConfiguration) throws {
-        configuration.deepSeekAPIKey = environment["DEEPSEEK_API_KEY"]
-        if let url = environment["DEEPSEEK_BASE_URL"] { configuration.deepSeekBaseURL = url }
-        if let model = environment["DEEPSEEK_MODEL"] { configuration.deepSeekModel = model }
-        let upstreamConfigured = environment["DEEPSEEK_API_KEY"] != nil || environment["DEEPSEEK_BASE_URL"] != nil
-        let name = provider ?? environment["AURAWELL_PROVIDER"] ?? (upstreamConfigured ? "deepseek" : "offline")
-        guard let kind = ServerConfiguration.ProviderKind(rawValue: name) else {
-            throw ConfigurationError("unknown provider \(name.debugDescription): use deepseek or offline")
-        }
-        configuration.provider = kind
-        let milliseconds: [(String, WritableKeyPath<ServerConfiguration, UInt64>)] = [
-            ("AURAWELL_UPSTREAM_FIRST_TOKEN_TIMEOUT_S", \.upstreamFirstTokenTimeoutMilliseconds),
-            ("AURAWELL_UPSTREAM_STALL_TIMEOUT_S", \.upstreamStallTimeoutMilliseconds),
-            ("AURAWELL_UPSTREAM_TOTAL_TIMEOUT_S", \.upstreamTotalTimeoutMilliseconds),
-        ]
-        for (name, keyPath) in milliseconds {
-            if let seconds = try environment.integer(name) { configuration[keyPath: keyPath] = UInt64(seconds) * 1000 }
-        }
-        if let retries = try environment.integer("AURAWELL_UPSTREAM_RETRIES") { configuration.upstreamRetries = retries }
-        if let delay = try environment.integer("AURAWELL_UPSTREAM_RETRY_BASE_MS") {
-            configuration.upstreamRetryBaseDelayMilliseconds = UInt64(delay)
-        }
-        if let interval = try environment.integer("AURAWELL_OFFLINE_TOKEN_INTERVAL_MS") {
-            configuration.offlineTokenIntervalMilliseconds = UInt64(interval)
-        }
-    }
-
-    private static func port(_ value: Int) throws -> UInt16 {
-        guard let port = UInt16(exactly: value) else { throw ConfigurationError("AURAWELL_PORT must be 0-65535") }
-        return port
+    private static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     private static func logLevel(_ name: String) throws -> Logger.Level {

@@ -78,7 +78,8 @@ public final class CurlMulti: TimerHandler {
     public func setReceivePaused(_ transfer: CurlTransfer, _ paused: Bool) {
         guard transfer.isActive, transfer.isPaused != paused else { return }
         transfer.isPaused = paused
-        _ = curl_easy_pause(transfer.easy, paused ? CURLPAUSE_RECV : CURLPAUSE_CONT)
+        // Unpausing may deliver buffered data at once, so callbacks can run inside this call.
+        insideCurl { _ = curl_easy_pause(transfer.easy, paused ? CURLPAUSE_RECV : CURLPAUSE_CONT) }
     }
 
     private func remove(_ transfer: CurlTransfer) {
@@ -90,8 +91,14 @@ public final class CurlMulti: TimerHandler {
 
     fileprivate func socketAction(_ fd: Int32, events: Int32) {
         var running: Int32 = 0
+        insideCurl { _ = curl_multi_socket_action(multi, fd, events, &running) }
+    }
+
+    /// Runs a libcurl call during which callbacks may fire; removals they ask for wait until the
+    /// outermost such call returns, then finished transfers are collected.
+    private func insideCurl(_ call: () -> Void) {
         actionDepth += 1
-        _ = curl_multi_socket_action(multi, fd, events, &running)
+        call()
         actionDepth -= 1
         guard actionDepth == 0 else { return }
         for transfer in deferredRemovals { remove(transfer) }

@@ -43,8 +43,13 @@ enum Syscall {
         return classify(errno)
     }
 
+    /// `writev` with MSG_NOSIGNAL (through `sendmsg`): a peer that reset the connection is an
+    /// EPIPE value, never a SIGPIPE that would kill the process.
     static func writev(_ fd: Int32, _ iov: UnsafePointer<iovec>, count: Int32) -> IOResult {
-        let n = retryingEINTR { Glibc.writev(fd, iov, count) }
+        var message = msghdr()
+        message.msg_iov = UnsafeMutablePointer(mutating: iov)
+        message.msg_iovlen = Int(count)
+        let n = retryingEINTR { sendmsg(fd, &message, Int32(MSG_NOSIGNAL)) }
         if n >= 0 { return .processed(n) }
         return classify(errno)
     }

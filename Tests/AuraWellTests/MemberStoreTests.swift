@@ -344,6 +344,24 @@ private let grandma = MemberProfile(age: 72, sex: "female", conditions: ["hypert
         #expect(error?.description.contains(database.path) == true)
     }
 
+    @Test func aNewerSchemaIsRefused() throws {
+        let database = TemporaryDatabase()
+        _ = try database.open()
+        var connection: OpaquePointer?
+        #expect(sqlite3_open_v2(database.path, &connection, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK)
+        #expect(sqlite3_exec(connection, "PRAGMA user_version = 2", nil, nil, nil) == SQLITE_OK)
+        sqlite3_close_v2(connection)
+        let error = #expect(throws: MemberStoreError.self) { try database.open() }
+        #expect(error?.kind == .unsupportedSchema)
+        #expect(error?.description.contains("schema version 2") == true, "\(error?.description ?? "")")
+    }
+
+    @Test func anInMemoryStoreWorks() throws {
+        let store = try MemberStore(path: ":memory:")
+        try store.add(userID: "alice", memberID: "grandma", displayName: "Grandma", profile: grandma)
+        #expect(try store.member(userID: "alice", memberID: "grandma")?.profile == grandma)
+    }
+
     @Test func aMissingDirectoryIsReported() {
         let error = #expect(throws: MemberStoreError.self) {
             try MemberStore(path: "/nonexistent-\(UUID().uuidString)/aurawell.db")

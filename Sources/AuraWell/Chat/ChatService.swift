@@ -25,6 +25,8 @@ final class ChatService {
     }
 
     var uptimeSeconds: Int { Int((reactor.now - startedAt) / 1000) }
+    /// The loop's current monotonic time in milliseconds.
+    var now: UInt64 { reactor.now }
 
     func connectionOpened(userID: String) -> Int {
         let count = (connectionsPerUser[userID] ?? 0) + 1

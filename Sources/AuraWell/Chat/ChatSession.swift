@@ -12,6 +12,11 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
     private var activeMemberID: String
     private var chat: ActiveChat?
     private var nextConversationNumber = 1
+    private var bucket: TokenBucket
+    /// Counted in the per-user connection limit (a refused connection is not).
+    private var counted = false
+    /// The server drains: finish the chat in progress, then close.
+    private var draining = false
 
     private struct ActiveChat {
         var conversationID: String
@@ -19,18 +24,31 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
         var handle: (any ChatStreamHandle)?
         var streamingSent = false
         var answer = ""
+        /// Deltas held back while the client's queue is over the high-water mark; sent merged.
+        var heldBack = ""
+        var upstreamPaused = false
     }
 
     init(userID: String, service: ChatService) {
         self.userID = userID
         self.service = service
         self.activeMemberID = userID
+        self.bucket = TokenBucket(
+            rate: service.configuration.messagesPerSecond, burst: service.configuration.messageBurst, now: service.now)
     }
 
     // MARK: WebSocketEndpoint
 
     func didOpen(_ connection: Connection) {
         self.connection = connection
+        let limit = service.configuration.maxConnectionsPerUser
+        guard service.connections(for: userID) < limit else {
+            service.logger.info("per-user connection limit", metadata: ["user": "\(userID)", "connection": "\(connection.id)"])
+            sendError(ChatError(.tooManyConnections, "该用户的连接数已达上限（\(limit)）"))
+            connection.close(code: .policyViolation, reason: "too many connections")
+            return
+        }
+        counted = true
         _ = service.connectionOpened(userID: userID)
         connection.sendText(ServerMessages.welcome(
             message: service.configuration.welcomeMessage, userID: userID, connectionID: connection.publicID,
@@ -42,6 +60,10 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
     }
 
     func didReceiveText(_ connection: Connection, _ message: UnsafeRawBufferPointer) {
+        guard bucket.take(now: service.now) else {
+            sendError(ChatError(.rateLimited, "消息发送过于频繁，请稍后再试"))
+            return
+        }
         let request: ClientRequest
         switch ClientRequest.parse(message, maxMessageCharacters: service.configuration.maxMessageCharacters) {
         case .success(let parsed): request = parsed
@@ -65,12 +87,39 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
         // The client is gone: abort its upstream request at once.
         chat?.handle?.cancel()
         chat = nil
-        service.connectionClosed(userID: userID)
+        if counted {
+            counted = false
+            service.connectionClosed(userID: userID)
+        }
+    }
+
+    func didDrain(_ connection: Connection) {
+        guard var current = chat, !current.heldBack.isEmpty || current.upstreamPaused else { return }
+        let merged = current.heldBack
+        current.heldBack = ""
+        current.upstreamPaused = false
+        chat = current
+        if !merged.isEmpty { relay(merged) }
+        current.handle?.setPaused(false)
+    }
+
+    func serverIsDraining(_ connection: Connection) {
+        draining = true
+        if chat == nil { closeForShutdown() }
+    }
+
+    private func closeForShutdown() {
+        sendError(ChatError(.serverShuttingDown, "服务器正在关闭，请稍后重新连接"))
+        connection?.close(code: .goingAway, reason: "server shutting down")
     }
 
     // MARK: Requests
 
     private func startChat(kind: HealthAdviceService.Kind, question: String, context: JSONValue?, conversationID: String?, memberID: String?) {
+        if draining {
+            sendError(ChatError(.serverShuttingDown, "服务器正在关闭，请稍后重新连接"), conversationID: conversationID)
+            return
+        }
         if let chat {
             sendError(ChatError(.chatInProgress, "当前对话尚未完成，请等待或取消后再发送"), conversationID: chat.conversationID)
             return
@@ -147,10 +196,25 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
         chatStreamDidStart()
         chat!.answer += delta
         guard let connection else { return }
+        // Backpressure: past the high-water mark, hold deltas back (merged, in order) and pause
+        // the upstream instead of growing the queue; `didDrain` sends them and resumes.
+        if connection.bufferedBytes > service.configuration.streamHighWaterBytes || !chat!.heldBack.isEmpty {
+            chat!.heldBack += delta
+            if !chat!.upstreamPaused {
+                chat!.upstreamPaused = true
+                chat!.handle?.setPaused(true)
+            }
+            return
+        }
+        relay(delta)
+    }
+
+    /// Sends one `chat_stream`, encoded into the service's scratch buffer (no allocation).
+    private func relay(_ delta: String) {
+        guard let connection, let conversationID = chat?.conversationID else { return }
         var delta = delta
         delta.withUTF8 { bytes in
-            ServerMessages.chatStream(
-                delta: UnsafeRawBufferPointer(bytes), conversationID: chat!.conversationID, into: &service.streamScratch)
+            ServerMessages.chatStream(delta: UnsafeRawBufferPointer(bytes), conversationID: conversationID, into: &service.streamScratch)
         }
         service.streamScratch.withUnsafeBytes { connection.send(.text, $0) }
     }
@@ -173,8 +237,11 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
     private func finish(reason: String, usage: TokenUsage?) {
         guard let current = chat else { return }
         chatStreamDidStart()
+        // Nothing is dropped: what backpressure held back goes out before `done`.
+        if !current.heldBack.isEmpty { relay(current.heldBack) }
         chat = nil
         send(ServerMessages.statusUpdate(.done, conversationID: current.conversationID, finishReason: reason, usage: usage))
+        if draining { closeForShutdown() }
     }
 
     // MARK: Helpers

@@ -287,6 +287,7 @@ struct JSONCursor {
         let length = literal.utf8CodeUnitCount
         if token.hasEscapes { return string(token) == literal.description }
         guard token.end - token.start == length else { return false }
+        guard length > 0 else { return true }
         let text = literal.utf8Start
         let start = base + token.start
         guard start[0] == text[0] else { return false }
@@ -301,7 +302,7 @@ struct JSONCursor {
             }
             return ByteMask.load(start, length - 8) == UInt64(littleEndian: other.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self))
         }
-        for k in 1..<max(length, 1) where start[k] != text[k] { return false }
+        for k in 1..<length where start[k] != text[k] { return false }
         return true
     }
 
@@ -381,8 +382,24 @@ struct JSONCursor {
         String(decoding: UnsafeBufferPointer(start: base + number.start, count: number.end - number.start), as: UTF8.self)
     }
 
-    /// At the first byte of `literal` (`true`, `false`, `null`): moves past it.
+    /// At the first byte of `literal` (`true`, `false` or `null`): moves past it.
+    @inline(__always)
     mutating func scanLiteral(_ literal: StaticString) throws(JSONSyntaxError) {
+        let length = literal.utf8CodeUnitCount
+        let text = literal.utf8Start
+        // Fast path: the first four bytes as one word (every literal has at least four).
+        if index + length <= count,
+            UnsafeRawPointer(base + index).loadUnaligned(as: UInt32.self) == UnsafeRawPointer(text).loadUnaligned(as: UInt32.self),
+            length == 4 || base[index + 4] == text[4]
+        {
+            index += length
+            return
+        }
+        try scanLiteralSlowly(literal)
+    }
+
+    /// Finds where the literal goes wrong, for the error's offset.
+    private mutating func scanLiteralSlowly(_ literal: StaticString) throws(JSONSyntaxError) {
         let length = literal.utf8CodeUnitCount
         let text = literal.utf8Start
         for k in 0..<length {
@@ -423,6 +440,7 @@ struct JSONCursor {
     }
 
     /// At a key: scans it and its colon; leaves the cursor at the value.
+    @inline(__always)
     private mutating func key(validateUTF8: Bool) throws(JSONSyntaxError) -> StringToken {
         guard current == UInt8(ascii: "\"") else { throw expected("expected a string key") }
         let token = try scanString(validateUTF8: validateUTF8)
@@ -458,6 +476,16 @@ struct JSONCursor {
             return false
         default:
             throw expected("expected ',' or ']' in array")
+        }
+    }
+
+    /// `skipValue` with the commonest case, a string, inlined.
+    @inline(__always)
+    mutating func skip(depth: Int, maxDepth: Int) throws(JSONSyntaxError) {
+        if current == UInt8(ascii: "\"") {
+            _ = try scanString(validateUTF8: false)
+        } else {
+            try skipValue(depth: depth, maxDepth: maxDepth)
         }
     }
 

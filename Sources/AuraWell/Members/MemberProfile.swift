@@ -33,28 +33,18 @@ public struct MemberProfile: Equatable, Sendable, Codable {
         if let age, !Self.ageRange.contains(age) {
             throw .invalidInput("profile \"age\" must be between \(Self.ageRange.lowerBound) and \(Self.ageRange.upperBound), got \(age)")
         }
-        if let sex {
-            try Self.checkText(sex, field: "\"sex\"", maxLength: Self.maxSexLength)
+        if let sex, let problem = TextRules.problem(sex, maxLength: Self.maxSexLength) {
+            throw .invalidInput("profile \"sex\" \(problem)")
         }
         for (name, entries) in [("conditions", conditions), ("medications", medications), ("allergies", allergies)] {
             guard entries.count <= Self.maxEntries else {
                 throw .invalidInput("profile \"\(name)\" has \(entries.count) entries; at most \(Self.maxEntries) are allowed")
             }
             for (index, entry) in entries.enumerated() {
-                try Self.checkText(entry, field: "\"\(name)\"[\(index)]", maxLength: Self.maxEntryLength)
+                if let problem = TextRules.problem(entry, maxLength: Self.maxEntryLength) {
+                    throw .invalidInput("profile \"\(name)\"[\(index)] \(problem)")
+                }
             }
-        }
-    }
-
-    private static func checkText(_ text: String, field: String, maxLength: Int) throws(MemberStoreError) {
-        if text.allSatisfy(\.isWhitespace) {
-            throw .invalidInput("profile \(field) must not be empty")
-        }
-        if text.count > maxLength {
-            throw .invalidInput("profile \(field) is longer than \(maxLength) characters")
-        }
-        if text.unicodeScalars.contains(where: TextRules.isControl) {
-            throw .invalidInput("profile \(field) must not contain control characters (newlines, tabs, ...)")
         }
     }
 
@@ -142,6 +132,15 @@ extension MemberProfile {
 
 /// Character rules shared by names and profile text.
 enum TextRules {
+    /// Why `text` is not acceptable ("must not be empty", ...), or nil if it is.
+    static func problem(_ text: String, maxLength: Int) -> String? {
+        if text.allSatisfy(\.isWhitespace) { return "must not be empty" }
+        // Counting characters walks grapheme clusters; a text with few bytes cannot be too long.
+        if text.utf8.count > maxLength, text.count > maxLength { return "is longer than \(maxLength) characters" }
+        if text.unicodeScalars.contains(where: isControl) { return "must not contain control characters (newlines, tabs, ...)" }
+        return nil
+    }
+
     /// C0 and C1 control characters and DEL: they would break the CLI's tab-separated output and
     /// the structure of the health prompt.
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {

@@ -182,12 +182,8 @@ public final class MemberStore {
 
     /// Checks a display name: not blank, at most 100 characters, no control characters.
     public static func validateDisplayName(_ name: String) throws(MemberStoreError) {
-        guard !name.allSatisfy(\.isWhitespace) else { throw .invalidInput("the member's name must not be empty") }
-        guard name.count <= maxDisplayNameLength else {
-            throw .invalidInput("the member's name is longer than \(maxDisplayNameLength) characters")
-        }
-        guard !name.unicodeScalars.contains(where: TextRules.isControl) else {
-            throw .invalidInput("the member's name must not contain control characters (newlines, tabs, ...)")
+        if let problem = TextRules.problem(name, maxLength: maxDisplayNameLength) {
+            throw .invalidInput("the member's name \(problem)")
         }
     }
 
@@ -214,7 +210,8 @@ public final class MemberStore {
         let pointer = sqlite3_column_text(statement, column)
         let count = Int(sqlite3_column_bytes(statement, column))
         do {
-            return try ProfileParser.parse(utf8: UnsafeBufferPointer(start: pointer, count: pointer == nil ? 0 : count))
+            // Limits were checked when the profile was written; reading only parses it.
+            return try ProfileParser.parse(utf8: UnsafeBufferPointer(start: pointer, count: pointer == nil ? 0 : count), validating: false)
         } catch {
             throw MemberStoreError(
                 kind: .database,

@@ -49,10 +49,10 @@ struct ProfileParser {
         return try result.get()
     }
 
-    static func parse(utf8 input: UnsafeBufferPointer<UInt8>) throws(MemberStoreError) -> MemberProfile {
+    static func parse(utf8 input: UnsafeBufferPointer<UInt8>, validating: Bool = true) throws(MemberStoreError) -> MemberProfile {
         var parser = ProfileParser(input: input)
         let profile = try parser.parseProfile()
-        try profile.validate()
+        if validating { try profile.validate() }
         return profile
     }
 

@@ -25,6 +25,8 @@ protocol ChatStreamSink: AnyObject {
 /// A stream in progress; `cancel` aborts it at once and silences its sink.
 protocol ChatStreamHandle: AnyObject {
     func cancel()
+    /// Stops (true) or resumes (false) the flow of deltas: backpressure from a slow client.
+    func setPaused(_ paused: Bool)
 }
 
 /// A source of streamed answers: `deepseek` (curl) or `offline` (built-in). Both stream through

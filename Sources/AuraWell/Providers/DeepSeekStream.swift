@@ -58,6 +58,18 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
         teardown()
     }
 
+    /// While paused the stall deadline does not apply: the silence is ours, not the upstream's.
+    func setPaused(_ paused: Bool) {
+        guard !finished, let transfer else { return }
+        provider.multi.setReceivePaused(transfer, paused)
+        if paused {
+            disarm(.stall)
+        } else {
+            lastByteAt = reactor.now
+            arm(.stall, after: settings.stallTimeoutMilliseconds)
+        }
+    }
+
     // MARK: Requests
 
     private func sendRequest() {

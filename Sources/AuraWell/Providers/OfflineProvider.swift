@@ -78,4 +78,10 @@ private final class OfflineStream: ChatStreamHandle, TimerHandler {
         reactor.cancel(timer)
         timer = .none
     }
+
+    func setPaused(_ paused: Bool) {
+        guard sink != nil else { return }
+        reactor.cancel(timer)
+        timer = paused ? .none : reactor.schedule(after: interval, handler: self, tag: 0)
+    }
 }

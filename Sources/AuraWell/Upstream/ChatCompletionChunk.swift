@@ -55,11 +55,13 @@ struct ChatCompletionChunk: Equatable, Sendable {
     static func decode(_ data: UnsafeRawBufferPointer) -> Result<ChatCompletionChunk, ChunkDecodeError> {
         guard !data.isEmpty else { return .failure(.malformed("empty data")) }
         var cursor = JSONCursor(data)
+        var chunk = ChatCompletionChunk()
         do throws(JSONSyntaxError) {
-            return .success(try decodeObject(&cursor))
+            try decodeObject(&cursor, into: &chunk)
         } catch {
             return .failure(.malformed("\(error.message) at byte \(error.offset)"))
         }
+        return .success(chunk)
     }
 
     /// Whether the event data is the end-of-stream marker `[DONE]` (surrounding whitespace allowed).
@@ -80,8 +82,7 @@ struct ChatCompletionChunk: Equatable, Sendable {
 
     // MARK: The walk (depth: chunk 1, choices 2, a choice 3, its delta 4)
 
-    private static func decodeObject(_ cursor: inout JSONCursor) throws(JSONSyntaxError) -> ChatCompletionChunk {
-        var chunk = ChatCompletionChunk()
+    private static func decodeObject(_ cursor: inout JSONCursor, into chunk: inout ChatCompletionChunk) throws(JSONSyntaxError) {
         cursor.skipWhitespace()
         guard cursor.current == UInt8(ascii: "{") else { throw cursor.expected("expected a JSON object") }
         cursor.index += 1
@@ -93,30 +94,31 @@ struct ChatCompletionChunk: Equatable, Sendable {
         var key = try cursor.firstKey(validateUTF8: false)
         while let name = key {
             let value = cursor.current
-            if cursor.token(name, is: "choices"), value == UInt8(ascii: "[") {
+            switch Key(name, cursor) {
+            case .choices where value == UInt8(ascii: "["):
                 try decodeChoices(&cursor, into: &chunk)
-            } else if cursor.token(name, is: "usage"), value == UInt8(ascii: "{") {
+            case .usage where value == UInt8(ascii: "{"):
                 chunk.usage = try decodeUsage(&cursor)
-            } else if cursor.token(name, is: "error"), value == UInt8(ascii: "{") {
+            case .error where value == UInt8(ascii: "{"):
                 chunk.error = try decodeError(&cursor)
-            } else if cursor.token(name, is: "error"), value == UInt8(ascii: "\"") {
+            case .error where value == UInt8(ascii: "\""):
                 chunk.error = UpstreamErrorBody(message: cursor.string(try cursor.scanString(validateUTF8: false)))
-            } else if cursor.token(name, is: "object"), value == UInt8(ascii: "\"") {
+            case .object where value == UInt8(ascii: "\""):
                 isFlatError = cursor.token(try cursor.scanString(validateUTF8: false), is: "error")
-            } else if cursor.token(name, is: "message"), value == UInt8(ascii: "\"") {
+            case .message where value == UInt8(ascii: "\""):
                 flatMessage = try cursor.scanString(validateUTF8: false)
-            } else if cursor.token(name, is: "type"), value == UInt8(ascii: "\"") {
+            case .type where value == UInt8(ascii: "\""):
                 flatType = try cursor.scanString(validateUTF8: false)
-            } else if cursor.token(name, is: "code"), let code = try scanCode(&cursor) {
-                flatCode = code
-            } else {
-                try cursor.skipValue(depth: 1, maxDepth: maxDepth)
+            case .code where isCodeStart(value):
+                flatCode = try scanCode(&cursor)
+            default:
+                try cursor.skip(depth: 1, maxDepth: maxDepth)
             }
             key = try cursor.nextKey(validateUTF8: false)
         }
         cursor.skipWhitespace()
         guard cursor.isAtEnd else { throw cursor.failure("unexpected data after the object") }
-        if isFlatError, chunk.error == nil {
+        if isFlatError, case .none = chunk.error {
             let reader = cursor
             chunk.error = UpstreamErrorBody(
                 message: flatMessage.map { reader.string($0) } ?? "",
@@ -124,7 +126,6 @@ struct ChatCompletionChunk: Equatable, Sendable {
                 code: flatCode.map { $0.text(reader) }
             )
         }
-        return chunk
     }
 
     private static func decodeChoices(_ cursor: inout JSONCursor, into chunk: inout ChatCompletionChunk) throws(JSONSyntaxError) {
@@ -135,7 +136,7 @@ struct ChatCompletionChunk: Equatable, Sendable {
             if isFirst, cursor.current == UInt8(ascii: "{") {
                 try decodeChoice(&cursor, into: &chunk)
             } else {
-                try cursor.skipValue(depth: 2, maxDepth: maxDepth)
+                try cursor.skip(depth: 2, maxDepth: maxDepth)
             }
             isFirst = false
             more = try cursor.nextElement()
@@ -147,12 +148,13 @@ struct ChatCompletionChunk: Equatable, Sendable {
         var key = try cursor.firstKey(validateUTF8: false)
         while let name = key {
             let value = cursor.current
-            if cursor.token(name, is: "delta"), value == UInt8(ascii: "{") {
+            switch Key(name, cursor) {
+            case .delta where value == UInt8(ascii: "{"):
                 try decodeDelta(&cursor, into: &chunk)
-            } else if cursor.token(name, is: "finish_reason"), value == UInt8(ascii: "\"") {
+            case .finishReason where value == UInt8(ascii: "\""):
                 chunk.finishReason = cursor.string(try cursor.scanString(validateUTF8: false))
-            } else {
-                try cursor.skipValue(depth: 3, maxDepth: maxDepth)
+            default:
+                try cursor.skip(depth: 3, maxDepth: maxDepth)
             }
             key = try cursor.nextKey(validateUTF8: false)
         }
@@ -163,13 +165,14 @@ struct ChatCompletionChunk: Equatable, Sendable {
         var key = try cursor.firstKey(validateUTF8: false)
         while let name = key {
             let value = cursor.current
-            if cursor.token(name, is: "content"), value == UInt8(ascii: "\"") {
+            switch Key(name, cursor) {
+            case .content where value == UInt8(ascii: "\""):
                 chunk.content = cursor.string(try cursor.scanString(validateUTF8: false))
-            } else if cursor.token(name, is: "reasoning_content"), value == UInt8(ascii: "\"") {
+            case .reasoningContent where value == UInt8(ascii: "\""):
                 _ = try cursor.scanString(validateUTF8: false)
                 chunk.hasReasoning = true
-            } else {
-                try cursor.skipValue(depth: 4, maxDepth: maxDepth)
+            default:
+                try cursor.skip(depth: 4, maxDepth: maxDepth)
             }
             key = try cursor.nextKey(validateUTF8: false)
         }
@@ -183,15 +186,12 @@ struct ChatCompletionChunk: Equatable, Sendable {
         var total: Int?
         var key = try cursor.firstKey(validateUTF8: false)
         while let name = key {
-            let isNumber = cursor.current == UInt8(ascii: "-") || cursor.current &- UInt8(ascii: "0") < 10
-            if isNumber, cursor.token(name, is: "prompt_tokens") {
-                prompt = count(try cursor.scanNumber(), cursor)
-            } else if isNumber, cursor.token(name, is: "completion_tokens") {
-                completion = count(try cursor.scanNumber(), cursor)
-            } else if isNumber, cursor.token(name, is: "total_tokens") {
-                total = count(try cursor.scanNumber(), cursor)
-            } else {
-                try cursor.skipValue(depth: 2, maxDepth: maxDepth)
+            let isNumber = isNumberStart(cursor.current)
+            switch Key(name, cursor) {
+            case .promptTokens where isNumber: prompt = count(try cursor.scanNumber(), cursor)
+            case .completionTokens where isNumber: completion = count(try cursor.scanNumber(), cursor)
+            case .totalTokens where isNumber: total = count(try cursor.scanNumber(), cursor)
+            default: try cursor.skip(depth: 2, maxDepth: maxDepth)
             }
             key = try cursor.nextKey(validateUTF8: false)
         }
@@ -210,18 +210,78 @@ struct ChatCompletionChunk: Equatable, Sendable {
         var key = try cursor.firstKey(validateUTF8: false)
         while let name = key {
             let value = cursor.current
-            if cursor.token(name, is: "message"), value == UInt8(ascii: "\"") {
+            switch Key(name, cursor) {
+            case .message where value == UInt8(ascii: "\""):
                 body.message = cursor.string(try cursor.scanString(validateUTF8: false))
-            } else if cursor.token(name, is: "type"), value == UInt8(ascii: "\"") {
+            case .type where value == UInt8(ascii: "\""):
                 body.type = cursor.string(try cursor.scanString(validateUTF8: false))
-            } else if cursor.token(name, is: "code"), let code = try scanCode(&cursor) {
-                body.code = code.text(cursor)
-            } else {
-                try cursor.skipValue(depth: 2, maxDepth: maxDepth)
+            case .code where isCodeStart(value):
+                body.code = try scanCode(&cursor).text(cursor)
+            default:
+                try cursor.skip(depth: 2, maxDepth: maxDepth)
             }
             key = try cursor.nextKey(validateUTF8: false)
         }
         return body
+    }
+
+    /// The member names the walk looks for, recognised by length first, so that the usual
+    /// unknown key costs one comparison of lengths.
+    private enum Key {
+        case choices, usage, error, object, message, type, code
+        case delta, finishReason, content, reasoningContent
+        case promptTokens, completionTokens, totalTokens
+        case other
+
+        @inline(__always)
+        init(_ name: JSONCursor.StringToken, _ cursor: JSONCursor) {
+            guard !name.hasEscapes else {
+                self.init(cursor.string(name))
+                return
+            }
+            func matches(_ literal: StaticString) -> Bool { cursor.token(name, is: literal) }
+            switch name.end - name.start {
+            case 4: self = matches("type") ? .type : matches("code") ? .code : .other
+            case 5: self = matches("delta") ? .delta : matches("usage") ? .usage : matches("error") ? .error : .other
+            case 6: self = matches("object") ? .object : .other
+            case 7: self = matches("content") ? .content : matches("choices") ? .choices : matches("message") ? .message : .other
+            case 12: self = matches("total_tokens") ? .totalTokens : .other
+            case 13: self = matches("finish_reason") ? .finishReason : matches("prompt_tokens") ? .promptTokens : .other
+            case 17: self = matches("reasoning_content") ? .reasoningContent : matches("completion_tokens") ? .completionTokens : .other
+            default: self = .other
+            }
+        }
+
+        /// A key written with escapes (`"con\u0074ent"`): rare, so compared as a `String`.
+        private init(_ name: String) {
+            switch name {
+            case "choices": self = .choices
+            case "usage": self = .usage
+            case "error": self = .error
+            case "object": self = .object
+            case "message": self = .message
+            case "type": self = .type
+            case "code": self = .code
+            case "delta": self = .delta
+            case "finish_reason": self = .finishReason
+            case "content": self = .content
+            case "reasoning_content": self = .reasoningContent
+            case "prompt_tokens": self = .promptTokens
+            case "completion_tokens": self = .completionTokens
+            case "total_tokens": self = .totalTokens
+            default: self = .other
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func isNumberStart(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "-") || byte &- UInt8(ascii: "0") < 10
+    }
+
+    @inline(__always)
+    private static func isCodeStart(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: "\"") || isNumberStart(byte)
     }
 
     /// An error code: a string, or a number kept as its text.
@@ -237,11 +297,9 @@ struct ChatCompletionChunk: Equatable, Sendable {
         }
     }
 
-    /// Scans a string or number code; nil (nothing consumed) for any other value.
-    private static func scanCode(_ cursor: inout JSONCursor) throws(JSONSyntaxError) -> Code? {
-        let value = cursor.current
-        if value == UInt8(ascii: "\"") { return .string(try cursor.scanString(validateUTF8: false)) }
-        if value == UInt8(ascii: "-") || value &- UInt8(ascii: "0") < 10 { return .number(try cursor.scanNumber()) }
-        return nil
+    /// At a string or a number (see `isCodeStart`): scans it.
+    private static func scanCode(_ cursor: inout JSONCursor) throws(JSONSyntaxError) -> Code {
+        if cursor.current == UInt8(ascii: "\"") { return .string(try cursor.scanString(validateUTF8: false)) }
+        return .number(try cursor.scanNumber())
     }
 }
