@@ -112,6 +112,7 @@ public final class Server {
             return
         }
         Socket.setNoDelay(fd)
+        if let size = configuration.socketSendBufferBytes { Socket.setOption(fd, SOL_SOCKET, SO_SNDBUF, size) }
         let id = nextConnectionID
         nextConnectionID += 1
         do {

@@ -15,6 +15,9 @@ public struct ServerConfiguration: Sendable {
     /// Open WebSockets beyond which upgrades are answered 503.
     public var maxConnections = 50_000
     public var maxConnectionsPerUser = 3
+    /// SO_SNDBUF for client sockets; nil leaves the kernel's autotuning (which lets a client that
+    /// does not read park megabytes in kernel memory before backpressure reaches the server).
+    public var socketSendBufferBytes: Int32?
     /// Output queued for one connection beyond which the server stops reading from it.
     public var maxOutboundBytes = 256 * 1024
     /// Output queued beyond which a chat holds back (merges) deltas and pauses its upstream.

@@ -64,6 +64,7 @@ struct ConfigurationLoader {
         for (name, keyPath) in counts {
             if let value = try environment.integer(name) { configuration[keyPath: keyPath] = value }
         }
+        if let size = try environment.integer("AURAWELL_SEND_BUFFER_BYTES") { configuration.socketSendBufferBytes = Int32(clamping: size) }
         if let rate = try environment.integer("AURAWELL_RATE_LIMIT_PER_S") { configuration.messagesPerSecond = Double(rate) }
         if let burst = try environment.integer("AURAWELL_RATE_LIMIT_BURST") { configuration.messageBurst = Double(burst) }
     }

@@ -24,7 +24,12 @@ public final class CurlMulti: TimerHandler {
     /// Transfers in flight, keyed by their easy handle; holds them alive while curl uses them.
     private var transfers: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     private var watchers: [Int32: SocketWatcher] = [:]
+    /// The socket curl last named for each transfer (pause and yield adjust its interest).
+    private var watcherByTransfer: [UnsafeMutableRawPointer: SocketWatcher] = [:]
     public var activeTransfers: Int { transfers.count }
+    /// Bytes one transfer may take per loop iteration before it yields to the others: curl
+    /// would otherwise read a fast stream for up to a hundred buffers in one call.
+    public var receiveBudgetPerIteration = 64 * 1024
 
     public init(reactor: Reactor) {
         Self.globalInit
@@ -51,6 +56,7 @@ public final class CurlMulti: TimerHandler {
     public func start(_ transfer: CurlTransfer) {
         guard !transfer.isActive else { return }
         transfer.isActive = true
+        transfer.multi = self
         transfers[transfer.easy] = transfer
         let code = curl_multi_add_handle(multi, transfer.easy)
         if code != CURLM_OK {
@@ -78,13 +84,63 @@ public final class CurlMulti: TimerHandler {
     public func setReceivePaused(_ transfer: CurlTransfer, _ paused: Bool) {
         guard transfer.isActive, transfer.isPaused != paused else { return }
         transfer.isPaused = paused
+        // A yielding transfer resumes on its own turn; unpausing it here would cut the queue.
+        guard !transfer.isYielding else { return }
         // Unpausing may deliver buffered data at once, so callbacks can run inside this call.
         insideCurl { _ = curl_easy_pause(transfer.easy, paused ? CURLPAUSE_RECV : CURLPAUSE_CONT) }
+        // curl keeps asking for readability of a paused transfer's socket; level-triggered, that
+        // would wake the loop for nothing until the pause ends. Stop watching its input meanwhile
+        // (only for a connection of its own: an HTTP/2 connection serves other streams too).
+        updateInterest(of: transfer)
+    }
+
+    /// Counts `bytes` against the transfer's share of this iteration; false when it must yield.
+    func admit(_ transfer: CurlTransfer, bytes: Int) -> Bool {
+        if transfer.budgetIteration != reactor.iterations {
+            transfer.budgetIteration = reactor.iterations
+            transfer.budgetUsed = 0
+        }
+        guard transfer.budgetUsed < receiveBudgetPerIteration else {
+            transfer.isYielding = true
+            updateInterest(of: transfer)
+            reactor.runSoon { [weak self, weak transfer] in
+                guard let self, let transfer else { return }
+                self.resumeYielded(transfer)
+            }
+            return false
+        }
+        transfer.budgetUsed += bytes
+        return true
+    }
+
+    private func resumeYielded(_ transfer: CurlTransfer) {
+        guard transfer.isActive, transfer.isYielding else { return }
+        transfer.isYielding = false
+        updateInterest(of: transfer)
+        guard !transfer.isPaused else { return }
+        insideCurl { _ = curl_easy_pause(transfer.easy, CURLPAUSE_CONT) }
+    }
+
+    private func updateInterest(of transfer: CurlTransfer) {
+        if let watcher = watcherByTransfer[transfer.easy] { applyInterest(watcher) }
+    }
+
+    /// What epoll watches for a curl socket: what curl asked for, less input while the transfer
+    /// that owns the connection is paused.
+    private func applyInterest(_ watcher: SocketWatcher) {
+        var interest = watcher.requested
+        if let easy = watcher.easy, let transfer = transfers[easy], transfer.isPaused || transfer.isYielding,
+           transfer.ownsConnection {
+            interest.remove(.read)
+        }
+        guard interest != watcher.applied else { return }
+        if (try? reactor.modify(watcher.fd, interest: interest)) != nil { watcher.applied = interest }
     }
 
     private func remove(_ transfer: CurlTransfer) {
         curl_multi_remove_handle(multi, transfer.easy)
         transfers[transfer.easy] = nil
+        watcherByTransfer[transfer.easy] = nil
     }
 
     // MARK: Driving curl
@@ -124,21 +180,34 @@ public final class CurlMulti: TimerHandler {
         }
     }
 
-    fileprivate func updateSocket(_ fd: Int32, what: Int32) {
+    fileprivate func updateSocket(_ fd: Int32, what: Int32, easy: UnsafeMutableRawPointer?) {
         if what == CURL_POLL_REMOVE {
-            if watchers.removeValue(forKey: fd) != nil { reactor.deregister(fd) }
+            if let watcher = watchers.removeValue(forKey: fd) {
+                reactor.deregister(fd)
+                if let easy = watcher.easy, watcherByTransfer[easy] === watcher { watcherByTransfer[easy] = nil }
+            }
             return
         }
         var interest: Interest = []
         if what & CURL_POLL_IN != 0 { interest.insert(.read) }
         if what & CURL_POLL_OUT != 0 { interest.insert(.write) }
-        if watchers[fd] != nil {
-            try? reactor.modify(fd, interest: interest)
+        if let watcher = watchers[fd] {
+            watcher.requested = interest
+            if let previous = watcher.easy, previous != easy, watcherByTransfer[previous] === watcher {
+                watcherByTransfer[previous] = nil
+            }
+            watcher.easy = easy
+            if let easy { watcherByTransfer[easy] = watcher }
+            applyInterest(watcher)
         } else {
-            let watcher = SocketWatcher(fd: fd, multi: self)
+            let watcher = SocketWatcher(fd: fd, easy: easy, multi: self)
+            watcher.requested = interest
             do {
                 try reactor.register(fd, interest: interest, handler: watcher)
+                watcher.applied = interest
                 watchers[fd] = watcher
+                if let easy { watcherByTransfer[easy] = watcher }
+                applyInterest(watcher)
             } catch {
                 // Cannot watch it: let curl find out through its own timeout handling.
             }
@@ -167,9 +236,15 @@ public final class CurlMulti: TimerHandler {
     /// Forwards one curl socket's readiness.
     private final class SocketWatcher: IOHandler {
         let fd: Int32
+        /// The transfer curl last named for this socket.
+        var easy: UnsafeMutableRawPointer?
+        /// What curl asked for, and what epoll is actually watching.
+        var requested: Interest = []
+        var applied: Interest = []
         unowned let multi: CurlMulti
-        init(fd: Int32, multi: CurlMulti) {
+        init(fd: Int32, easy: UnsafeMutableRawPointer?, multi: CurlMulti) {
             self.fd = fd
+            self.easy = easy
             self.multi = multi
         }
         func handleIO(_ events: IOEvents) {
@@ -187,7 +262,7 @@ private func curlSocketCallback(
     _ context: UnsafeMutableRawPointer?, _ socketContext: UnsafeMutableRawPointer?
 ) -> Int32 {
     guard let context else { return 0 }
-    Unmanaged<CurlMulti>.fromOpaque(context).takeUnretainedValue().updateSocket(fd, what: what)
+    Unmanaged<CurlMulti>.fromOpaque(context).takeUnretainedValue().updateSocket(fd, what: what, easy: easy)
     return 0
 }
 

@@ -31,7 +31,14 @@ public final class CurlTransfer {
     private var responseHeaders: [(String, String)] = []
     private var responseDelivered = false
     var isActive = false
+    /// Paused by the application (backpressure).
     var isPaused = false
+    /// Paused by the multi handle for fairness, until the next loop iteration.
+    var isYielding = false
+    /// Bytes received during the loop iteration `budgetIteration`.
+    var budgetUsed = 0
+    var budgetIteration: UInt64 = 0
+    unowned(unsafe) var multi: CurlMulti?
     /// The body, kept alive for curl (CURLOPT_POSTFIELDS does not copy).
     private var body: [UInt8] = []
     private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE))
@@ -71,6 +78,14 @@ public final class CurlTransfer {
     /// Seconds to establish the connection (0: curl's default).
     public func setConnectTimeout(milliseconds: Int) {
         _ = ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, milliseconds)
+    }
+
+    /// Whether the transfer runs over a connection of its own (HTTP/1.x) rather than as one
+    /// stream of a shared HTTP/2 connection.
+    var ownsConnection: Bool {
+        var version = 0
+        _ = ccurl_easy_getinfo_long(easy, CURLINFO_HTTP_VERSION, &version)
+        return version != CURL_HTTP_VERSION_2_0 && version != CURL_HTTP_VERSION_3
     }
 
     /// The HTTP status, once known (0 before).
@@ -137,6 +152,9 @@ private func curlWriteCallback(
     guard let context else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
+    // Over its share of this loop iteration: curl keeps the bytes and redelivers them when the
+    // transfer resumes on the next iteration.
+    if let multi = transfer.multi, !multi.admit(transfer, bytes: length) { return Int(CURL_WRITEFUNC_PAUSE) }
     // Returning a short count makes curl fail the transfer with CURLE_WRITE_ERROR: the one safe
     // way to abort from inside a callback.
     return transfer.receivedBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0

@@ -52,6 +52,7 @@ public final class Reactor {
     private var running = false
     private var pendingCloses: [Int32] = []
     private var soon: [() -> Void] = []
+    private var soonRunning: [() -> Void] = []
     private var beforeSleepHooks: [() -> Void] = []
     /// The shared receive buffer: every handler reads into it and must consume what it read
     /// before returning, so idle connections hold no read buffer of their own.
@@ -192,15 +193,14 @@ public final class Reactor {
         handler.handleIO(IOEvents(rawValue: events))
     }
 
+    /// Runs the work queued so far. Work it queues in turn waits for the next pass, after an
+    /// `epoll_wait` that does not block: curl asks for "timeout 0" again and again under load,
+    /// and running that in the same pass would starve every socket.
     private func runSoonQueue() {
         guard !soon.isEmpty else { return }
-        var position = 0
-        while position < soon.count {  // work queued by work runs in the same pass
-            let body = soon[position]
-            position += 1
-            body()
-        }
-        soon.removeAll(keepingCapacity: true)
+        swap(&soon, &soonRunning)
+        for body in soonRunning { body() }
+        soonRunning.removeAll(keepingCapacity: true)
     }
 
     private func closePending() {

@@ -43,6 +43,9 @@ public struct TimerWheel {
     private var due: [(index: Int32, generation: UInt32)] = []
     private var dueCursor = 0
     public private(set) var count = 0
+    /// List links and unlinks performed so far: the unit of work a schedule or cancel costs,
+    /// counted so that a test can show the cost does not grow with the number of timers.
+    private(set) var linkOperations = 0
 
     /// - Parameters:
     ///   - tickMilliseconds: resolution; coarse on purpose (network deadlines need no precision).
@@ -185,6 +188,7 @@ public struct TimerWheel {
     }
 
     private mutating func link(_ index: Int32, slot: Int) {
+        linkOperations += 1
         let head = heads[slot]
         nodes[Int(index)].slot = Int32(slot)
         nodes[Int(index)].prev = -1
@@ -195,6 +199,7 @@ public struct TimerWheel {
     }
 
     private mutating func unlink(_ index: Int32) {
+        linkOperations += 1
         let node = nodes[Int(index)]
         let slot = Int(node.slot)
         if node.prev >= 0 { nodes[Int(node.prev)].next = node.next } else { heads[slot] = node.next }

@@ -82,6 +82,24 @@ private final class Reader: IOHandler {
         #expect(handler.events.isEmpty)
     }
 
+    @Test func workThatRequeuesItselfDoesNotStarveIO() throws {
+        let reactor = try Reactor()
+        let (a, b) = socketPair()
+        defer { Socket.close(a); Socket.close(b) }
+        let reader = Reader(fd: a)
+        try reactor.register(a, interest: .read, handler: reader)
+        var runs = 0
+        func again() {
+            runs += 1
+            reactor.runSoon(again)
+        }
+        reactor.runSoon(again)
+        _ = write(b, "x", 1)
+        for _ in 0..<3 { reactor.runOnce(maxWaitMilliseconds: 1000) }
+        #expect(reader.received == Array("x".utf8))
+        #expect(runs <= 6, "each pass runs only the work queued before it")
+    }
+
     @Test func timersFireFromTheLoopAndBoundItsWait() throws {
         let reactor = try Reactor()
         var fired = false

@@ -101,6 +101,22 @@ private func drain(_ wheel: inout TimerWheel, at now: UInt64) {
         #expect(wheel.millisecondsUntilNextSlot(now: 0) == 400)
     }
 
+    /// Arming and cancelling cost the same constant work per timer with 100 timers armed as with
+    /// 10,000: one link and one unlink, whatever else hangs in the wheel (and in the same slot).
+    @Test(arguments: [100, 10_000])
+    func armAndCancelAreConstantWorkPerTimer(count: Int) {
+        var wheel = TimerWheel(tickMilliseconds: 4, slotCount: 1024, now: 0)
+        let recorder = Recorder()
+        // Crowd the wheel, including one slot that every timer shares.
+        let background = (0..<count).map { wheel.schedule(at: UInt64(4096 * ($0 % 7 + 1)), handler: recorder, tag: $0) }
+        let before = wheel.linkOperations
+        var ids: [TimerID] = []
+        for index in 0..<count { ids.append(wheel.schedule(at: 4096, handler: recorder, tag: index)) }
+        for id in ids.reversed() { wheel.cancel(id) }
+        #expect(wheel.linkOperations - before == 2 * count)
+        #expect(wheel.count == background.count)
+    }
+
     @Test func manyTimersScheduleAndCancelInAnyOrder() {
         var wheel = TimerWheel(tickMilliseconds: 4, slotCount: 1024, now: 0)
         let recorder = Recorder()

@@ -197,8 +197,21 @@ struct JSONCursor {
         guard token.hasEscapes else {
             return String(decoding: UnsafeBufferPointer(start: base + token.start, count: length), as: UTF8.self)
         }
+        return unescapedString(token)
+    }
+
+    @inline(never)
+    private func unescapedString(_ token: StringToken) -> String {
+        let length = token.end - token.start
         // An escape never decodes to more bytes than its text: `\uXXXX` (6) to at most 3, a pair
         // (12) to 4, the others (2) to 1. So the raw length is enough capacity.
+        if length <= 64 {
+            // Decode on the stack: a result of up to 15 bytes then needs no allocation at all.
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { buffer in
+                let written = unescape(token, into: buffer.baseAddress!)
+                return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<written]), as: UTF8.self)
+            }
+        }
         return String(unsafeUninitializedCapacity: length) { buffer in
             unescape(token, into: buffer.baseAddress!)
         }
@@ -285,7 +298,7 @@ struct JSONCursor {
     @inline(__always)
     func token(_ token: StringToken, is literal: StaticString) -> Bool {
         let length = literal.utf8CodeUnitCount
-        if token.hasEscapes { return string(token) == literal.description }
+        if token.hasEscapes { return escapedToken(token, is: literal) }
         guard token.end - token.start == length else { return false }
         guard length > 0 else { return true }
         let text = literal.utf8Start
@@ -304,6 +317,11 @@ struct JSONCursor {
         }
         for k in 1..<length where start[k] != text[k] { return false }
         return true
+    }
+
+    @inline(never)
+    private func escapedToken(_ token: StringToken, is literal: StaticString) -> Bool {
+        string(token) == literal.description
     }
 
     // MARK: Numbers and literals
@@ -414,6 +432,7 @@ struct JSONCursor {
     // MARK: Containers
 
     /// Just after `{`: the first key, with the cursor at its value; nil for `{}` (cursor after `}`).
+    @inline(__always)
     mutating func firstKey(validateUTF8: Bool) throws(JSONSyntaxError) -> StringToken? {
         skipWhitespace()
         if current == UInt8(ascii: "}") {
@@ -424,6 +443,7 @@ struct JSONCursor {
     }
 
     /// After a member's value: the next key, or nil at `}` (cursor after it).
+    @inline(__always)
     mutating func nextKey(validateUTF8: Bool) throws(JSONSyntaxError) -> StringToken? {
         skipWhitespace()
         switch current {

@@ -86,10 +86,11 @@ extension JSONValue {
                 case 0x0C: bytes.append(UInt8(ascii: "f"))
                 default:
                     let hexDigits: StaticString = "0123456789abcdef"
-                    bytes.append(contentsOf: [
-                        UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                        hexDigits.utf8Start[Int(byte >> 4)], hexDigits.utf8Start[Int(byte & 0xF)],
-                    ])
+                    bytes.append(UInt8(ascii: "u"))
+                    bytes.append(UInt8(ascii: "0"))
+                    bytes.append(UInt8(ascii: "0"))
+                    bytes.append(hexDigits.utf8Start[Int(byte >> 4)])
+                    bytes.append(hexDigits.utf8Start[Int(byte & 0xF)])
                 }
             }
             if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// One dispatched server-sent event. Both buffers are valid only during the callback.
 struct SSEEvent {
     /// The `event:` field's value; empty when the event had none (the spec's default, `message`).
@@ -95,6 +97,7 @@ struct SSEParser: Sendable {
         var inputDataStart = -1
         var inputDataEnd = -1
         var i = 0
+        var nextLineFeed = -1  // see `lineEnd`
         if skipLineFeed {
             skipLineFeed = false
             if input[0] == Self.lineFeed { i = 1 }
@@ -127,6 +130,14 @@ struct SSEParser: Sendable {
                     field = .ignored  // a comment
                     state = .value
                     i += 1
+                } else if i + 5 <= count, input[i + 4] == Self.colon,
+                    UInt32(littleEndian: UnsafeRawPointer(input + i).loadUnaligned(as: UInt32.self)) == UInt32(Self.dataName)
+                {
+                    // `data:`, the usual line, without the general field-name loop.
+                    i += 5
+                    field = .data
+                    guard beginValue(input, &inputDataStart, inputDataEnd) else { return fail() }
+                    state = .valueStart
                 } else {
                     nameBits = 0
                     nameLength = 0
@@ -159,7 +170,7 @@ struct SSEParser: Sendable {
                 state = .value
 
             case .value:
-                let end = Self.lineEnd(input, from: i, count: count)
+                let end = Self.lineEnd(input, from: i, count: count, nextLineFeed: &nextLineFeed)
                 if end > i {
                     guard appendValue(input, i, end, &inputDataStart, &inputDataEnd) else { return fail() }
                 }
@@ -193,22 +204,18 @@ struct SSEParser: Sendable {
         return index + 1
     }
 
-    /// The index of the first CR or LF at or after `start`, or `count`.
+    /// The index of the first CR or LF at or after `start`, or `count`. Two `memchr`s (vectorised in
+    /// glibc) beat a byte loop; `nextLineFeed` remembers the first LF found, so a stream whose lines
+    /// end in CR alone does not rescan the input for an LF on every line.
     @inline(__always)
-    private static func lineEnd(_ input: UnsafePointer<UInt8>, from start: Int, count: Int) -> Int {
-        var index = start
-        while index &+ 8 <= count {
-            let word = ByteMask.load(input, index)
-            let hits = ByteMask.equal(word, lineFeed) | ByteMask.equal(word, carriageReturn)
-            if hits != 0 { return index &+ hits.trailingZeroBitCount >> 3 }
-            index &+= 8
+    private static func lineEnd(_ input: UnsafePointer<UInt8>, from start: Int, count: Int, nextLineFeed: inout Int) -> Int {
+        if nextLineFeed < start {
+            nextLineFeed = memchr(input + start, Int32(lineFeed), count - start).map { UnsafeRawPointer(input).distance(to: $0) } ?? count
         }
-        while index < count {
-            let byte = input[index]
-            if byte == lineFeed || byte == carriageReturn { return index }
-            index += 1
+        if nextLineFeed > start, let carriageReturn = memchr(input + start, Int32(carriageReturn), nextLineFeed - start) {
+            return UnsafeRawPointer(input).distance(to: carriageReturn)
         }
-        return count
+        return nextLineFeed
     }
 
     /// A field's name is known: prepares for its value. False when the event grows too large.

@@ -31,6 +31,8 @@ extension ParserTests {
             ("CRLF", ["data: a\r\n\r\ndata: b\r\n\r\n"], ["a", "b"]),
             ("CR", ["data: a\r\rdata: b\r\r"], ["a", "b"]),
             ("mixed line ends", ["data: a\r\ndata: b\rdata: c\n\r\n"], ["a\nb\nc"]),
+            ("CR lines, then LF and CRLF lines", ["data: a\r\rdata: b\n\ndata: c\r\n\r\n"], ["a", "b", "c"]),
+            ("data: prefix split", ["da", "ta: x\n\n", "data", ": y\n", "\n"], ["x", "y"]),
             ("CRLF split before LF", ["data: a\r", "\n\r", "\n"], ["a"]),
             ("CRLF split, data line follows", ["data: a\r", "\ndata: b\r\n\r\n"], ["a\nb"]),
             ("CR then LF in a later empty-line position", ["data: a\r\n\r", "\ndata: b\r\n\r\n"], ["a", "b"]),
