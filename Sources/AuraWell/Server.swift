@@ -50,6 +50,10 @@ public final class Server {
     }
 
     public var connectionCount: Int { connections.count }
+    /// The listening sockets being served.
+    public var listenerDescriptors: [Int32] { listeners.map(\.fd) }
+    /// Chats whose answers are streaming now.
+    public var activeStreams: Int { chatService.activeStreams }
 
     /// Binds `host:port` from the configuration.
     public func bind() throws {

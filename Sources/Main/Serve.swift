@@ -34,11 +34,8 @@ struct Serve: ParsableCommand {
     func run() throws {
         let environment = Environment.current
         let level = try Self.logLevel(logLevel ?? environment["AURAWELL_LOG_LEVEL"] ?? "info")
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let journald = AuraWellLogHandler.stderrIsJournal()
+        LoggingSystem.bootstrap { label in AuraWellLogHandler(logLevel: level, journald: journald, label: label) }
         let logger = Logger(label: "aurawell")
 
         Socket.raiseDescriptorLimit()
@@ -55,10 +52,20 @@ struct Serve: ParsableCommand {
         }
 
         let server = try Server(configuration: configuration, logger: logger)
-        try server.bind()
-        for port in server.boundPorts {
-            logger.info("listening on \(configuration.host):\(port)", metadata: ["provider": "\(configuration.provider.rawValue)"])
+        let passed = SocketActivation.passedSockets()
+        if passed.isEmpty {
+            try server.bind()
+        } else {
+            for socket in passed { try server.adoptListener(socket.fd) }
         }
+        for fd in server.listenerDescriptors {
+            logger.info(
+                "listening on \(Socket.localAddressDescription(of: fd))",
+                metadata: ["provider": "\(configuration.provider.rawValue)", "socket_activation": "\(!passed.isEmpty)"])
+        }
+        let notifier = ServiceNotifier(server: server)
+        server.onDrain = { notifier.stopping() }
+        notifier.ready()
         try server.run()
     }
 

@@ -73,6 +73,37 @@ public enum Socket {
         if flags >= 0 { _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
     }
 
+    /// The local address of a socket as `host:port` (`[v6]:port` for IPv6), for logs.
+    public static func localAddressDescription(of fd: Int32) -> String {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard status == 0 else { return "fd \(fd)" }
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        return withUnsafePointer(to: &storage) { pointer -> String in
+            switch Int32(pointer.pointee.ss_family) {
+            case AF_INET:
+                return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { address in
+                    var raw = address.pointee.sin_addr
+                    inet_ntop(AF_INET, &raw, &text, socklen_t(text.count))
+                    return "\(String(cString: text)):\(UInt16(bigEndian: address.pointee.sin_port))"
+                }
+            case AF_INET6:
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { address in
+                    var raw = address.pointee.sin6_addr
+                    inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
+                    return "[\(String(cString: text))]:\(UInt16(bigEndian: address.pointee.sin6_port))"
+                }
+            case AF_UNIX:
+                return "unix socket"
+            default:
+                return "fd \(fd)"
+            }
+        }
+    }
+
     /// The local port a socket is bound to.
     public static func localPort(of fd: Int32) -> UInt16? {
         var storage = sockaddr_storage()

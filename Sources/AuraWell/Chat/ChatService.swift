@@ -12,6 +12,10 @@ final class ChatService {
     private let startedAt: UInt64
     private unowned let reactor: Reactor
     private(set) var connectionsPerUser: [String: Int] = [:]
+    /// Chats in progress across all connections.
+    private(set) var activeStreams = 0
+    func chatStarted() { activeStreams += 1 }
+    func chatEnded() { activeStreams -= 1 }
     /// Scratch storage for encoding `chat_stream` messages without allocating per token.
     var streamScratch: [UInt8] = []
 

@@ -85,8 +85,11 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
 
     func didClose(_ connection: Connection) {
         // The client is gone: abort its upstream request at once.
-        chat?.handle?.cancel()
-        chat = nil
+        if let current = chat {
+            current.handle?.cancel()
+            chat = nil
+            service.chatEnded()
+        }
         if counted {
             counted = false
             service.connectionClosed(userID: userID)
@@ -139,6 +142,7 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
         }
         let conversationID = conversationID ?? newConversationID()
         chat = ActiveChat(conversationID: conversationID, question: question)
+        service.chatStarted()
         send(ServerMessages.statusUpdate(.sending, conversationID: conversationID))
 
         if let notice = HealthAdviceService.emergencyNotice(for: question) {
@@ -240,6 +244,7 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
         // Nothing is dropped: what backpressure held back goes out before `done`.
         if !current.heldBack.isEmpty { relay(current.heldBack) }
         chat = nil
+        service.chatEnded()
         send(ServerMessages.statusUpdate(.done, conversationID: current.conversationID, finishReason: reason, usage: usage))
         if draining { closeForShutdown() }
     }

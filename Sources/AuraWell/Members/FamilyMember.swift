@@ -17,18 +17,15 @@ public struct FamilyMember: Equatable, Sendable {
         FamilyMember(userID: userID, memberID: userID, displayName: userID, profile: .empty)
     }
 
-    /// `{"user_id":…,"member_id":…,"display_name":…,"profile":{…}}`.
+    /// `{"display_name":…,"member_id":…,"profile":{…},"user_id":…}` (keys sorted).
     public var json: String {
-        var out = "{\"user_id\":"
-        JSONText.appendString(userID, to: &out)
-        out += ",\"member_id\":"
-        JSONText.appendString(memberID, to: &out)
-        out += ",\"display_name\":"
-        JSONText.appendString(displayName, to: &out)
-        out += ",\"profile\":"
-        out += profile.json
-        out += "}"
-        return out
+        let object: JSONValue = [
+            "user_id": .string(userID),
+            "member_id": .string(memberID),
+            "display_name": .string(displayName),
+            "profile": profile.jsonValue,
+        ]
+        return object.serialized()
     }
 }
 

@@ -1,7 +1,6 @@
 /// What AuraWell knows about a family member's health; every field is optional and goes into the
-/// health prompt. Stored as JSON (`profile_json`), read on every member lookup, so parsing and
-/// printing are hand-written (`ProfileParser`, `json`) rather than going through Foundation.
-public struct MemberProfile: Equatable, Sendable, Codable {
+/// health prompt. Stored as JSON (`profile_json`), parsed and printed through `JSONValue`.
+public struct MemberProfile: Equatable, Sendable {
     public var age: Int?
     public var sex: String?
     public var conditions: [String]
@@ -48,85 +47,109 @@ public struct MemberProfile: Equatable, Sendable, Codable {
         }
     }
 
-    /// The canonical JSON form, as stored in `profile_json`: `age` and `sex` only when set, the
-    /// three lists always (`{"conditions":[],"medications":[],"allergies":[]}` when empty).
-    public var json: String {
-        var out = "{"
-        if let age {
-            out += "\"age\":"
-            out += String(age)
-            out += ","
-        }
-        if let sex {
-            out += "\"sex\":"
-            JSONText.appendString(sex, to: &out)
-            out += ","
-        }
-        Self.appendList("conditions", conditions, to: &out)
-        out += ","
-        Self.appendList("medications", medications, to: &out)
-        out += ","
-        Self.appendList("allergies", allergies, to: &out)
-        out += "}"
-        return out
+    /// The JSON form, as stored in `profile_json` and printed by `aurawell member list`: keys
+    /// sorted, `age` and `sex` only when set, the three lists always
+    /// (`{"allergies":[],"conditions":[],"medications":[]}` when empty).
+    public var json: String { jsonValue.serialized() }
+
+    var jsonValue: JSONValue {
+        var object: [String: JSONValue] = [
+            "conditions": .array(conditions.map(JSONValue.string)),
+            "medications": .array(medications.map(JSONValue.string)),
+            "allergies": .array(allergies.map(JSONValue.string)),
+        ]
+        if let age { object["age"] = .number(Double(age)) }
+        if let sex { object["sex"] = .string(sex) }
+        return .object(object)
     }
 
-    private static func appendList(_ key: String, _ entries: [String], to out: inout String) {
-        out += "\""
-        out += key
-        out += "\":["
-        for (index, entry) in entries.enumerated() {
-            if index > 0 { out += "," }
-            JSONText.appendString(entry, to: &out)
-        }
-        out += "]"
-    }
-}
+    // MARK: Reading
 
-// Codable, for callers that use an encoder: the same rules as `MemberStore.parseProfile`
-// (missing lists are empty, unknown keys are rejected, limits are checked).
-extension MemberProfile {
-    private enum CodingKeys: String, CodingKey, CaseIterable {
+    private enum Key: String, CaseIterable {
         case age, sex, conditions, medications, allergies
     }
 
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let all = try decoder.container(keyedBy: AnyKey.self)
-        if let unknown = all.allKeys.first(where: { CodingKeys(stringValue: $0.stringValue) == nil }) {
-            throw DecodingError.dataCorruptedError(
-                forKey: unknown, in: all,
-                debugDescription: "unknown profile key \(unknown.stringValue.debugDescription); allowed keys: \(ProfileParser.allowedKeys)"
-            )
-        }
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(
-            age: try container.decodeIfPresent(Int.self, forKey: .age),
-            sex: try container.decodeIfPresent(String.self, forKey: .sex),
-            conditions: try container.decodeIfPresent([String].self, forKey: .conditions) ?? [],
-            medications: try container.decodeIfPresent([String].self, forKey: .medications) ?? [],
-            allergies: try container.decodeIfPresent([String].self, forKey: .allergies) ?? []
-        )
+    /// Parses a profile's JSON text (limits are not checked: see `validate()`). Every key is
+    /// optional and may be null; lists default to empty; unknown keys and wrong types are rejected
+    /// with a message that names the key. A repeated key is not an error: the last one wins.
+    init(json bytes: UnsafeRawBufferPointer) throws(MemberStoreError) {
+        let value: JSONValue
         do {
-            try validate()
+            value = try JSONValue.parse(bytes)
         } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+            // Nothing at all (`--profile ''`): say what is expected rather than where it ended.
+            if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { throw Self.notAnObject(got: nil) }
+            throw .invalidInput("profile is not valid JSON: \(error.message) at byte \(error.offset)")
         }
+        try self.init(value)
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encodeIfPresent(age, forKey: .age)
-        try container.encodeIfPresent(sex, forKey: .sex)
-        try container.encode(conditions, forKey: .conditions)
-        try container.encode(medications, forKey: .medications)
-        try container.encode(allergies, forKey: .allergies)
+    private init(_ value: JSONValue) throws(MemberStoreError) {
+        guard let object = value.objectValue else { throw Self.notAnObject(got: value) }
+        if let unknown = object.keys.lazy.filter({ Key(rawValue: $0) == nil }).min() {
+            let allowed = Key.allCases.map(\.rawValue).joined(separator: ", ")
+            throw .invalidInput("unknown profile key \(unknown.debugDescription); allowed keys: \(allowed)")
+        }
+        self.init(
+            age: try Self.age(object[Key.age.rawValue]),
+            sex: try Self.string(.sex, object[Key.sex.rawValue]),
+            conditions: try Self.list(.conditions, object[Key.conditions.rawValue]),
+            medications: try Self.list(.medications, object[Key.medications.rawValue]),
+            allergies: try Self.list(.allergies, object[Key.allergies.rawValue])
+        )
+    }
+
+    private static func age(_ value: JSONValue?) throws(MemberStoreError) -> Int? {
+        guard let value, !value.isNull else { return nil }
+        if let age = value.intValue { return age }
+        guard let number = value.doubleValue else { throw wrongType(.age, expected: "a whole number", got: value) }
+        guard number.rounded(.towardZero) == number else {
+            throw .invalidInput("profile \"age\" must be a whole number of years")
+        }
+        throw .invalidInput("profile \"age\" must be between \(ageRange.lowerBound) and \(ageRange.upperBound)")
+    }
+
+    private static func string(_ key: Key, _ value: JSONValue?) throws(MemberStoreError) -> String? {
+        guard let value, !value.isNull else { return nil }
+        guard let text = value.stringValue else { throw wrongType(key, expected: "a string", got: value) }
+        return text
+    }
+
+    private static func list(_ key: Key, _ value: JSONValue?) throws(MemberStoreError) -> [String] {
+        guard let value, !value.isNull else { return [] }
+        guard let elements = value.arrayValue else { throw wrongType(key, expected: "an array of strings", got: value) }
+        var entries: [String] = []
+        entries.reserveCapacity(elements.count)
+        for (index, element) in elements.enumerated() {
+            guard let entry = element.stringValue else {
+                throw .invalidInput("profile \"\(key.rawValue)\" must be an array of strings; entry \(index) is \(element.kind)")
+            }
+            entries.append(entry)
+        }
+        return entries
+    }
+
+    private static func notAnObject(got value: JSONValue?) -> MemberStoreError {
+        let found = value.map { ", got \($0.kind)" } ?? ""
+        return .invalidInput("profile must be a JSON object such as {\"age\": 42, \"allergies\": [\"penicillin\"]}\(found)")
+    }
+
+    private static func wrongType(_ key: Key, expected: String, got value: JSONValue) -> MemberStoreError {
+        .invalidInput("profile \"\(key.rawValue)\" must be \(expected), got \(value.kind)")
+    }
+}
+
+extension JSONValue {
+    /// "a string", "an array", ...: what a value is, for error messages.
+    fileprivate var kind: String {
+        switch self {
+        case .null: "null"
+        case .bool: "a boolean"
+        case .number: "a number"
+        case .string: "a string"
+        case .array: "an array"
+        case .object: "an object"
+        }
     }
 }
 
@@ -145,36 +168,5 @@ enum TextRules {
     /// the structure of the health prompt.
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
-    }
-}
-
-/// JSON string escaping (RFC 8259) for the few JSON texts the member store writes.
-enum JSONText {
-    static func appendString(_ value: String, to out: inout String) {
-        out += "\""
-        var run = value.unicodeScalars.startIndex
-        let scalars = value.unicodeScalars
-        var index = run
-        while index != scalars.endIndex {
-            let scalar = scalars[index]
-            let escape: String? = switch scalar {
-            case "\"": "\\\""
-            case "\\": "\\\\"
-            case "\n": "\\n"
-            case "\r": "\\r"
-            case "\t": "\\t"
-            case _ where scalar.value < 0x20:
-                "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-            default: nil
-            }
-            if let escape {
-                out.unicodeScalars.append(contentsOf: scalars[run..<index])
-                out += escape
-                run = scalars.index(after: index)
-            }
-            index = scalars.index(after: index)
-        }
-        out.unicodeScalars.append(contentsOf: scalars[run..<scalars.endIndex])
-        out += "\""
     }
 }

@@ -163,7 +163,10 @@ public final class MemberStore {
     /// Parses a profile given as JSON (`--profile`): every key optional, lists default to empty,
     /// unknown keys and wrong types rejected with a message that names the key.
     public static func parseProfile(_ json: String) throws -> MemberProfile {
-        try ProfileParser.parse(json)
+        var json = json
+        let profile = try json.withUTF8 { try MemberProfile(json: UnsafeRawBufferPointer($0)) }
+        try profile.validate()
+        return profile
     }
 
     /// The connection's journal mode ("wal"), for tests and diagnostics.
@@ -211,7 +214,7 @@ public final class MemberStore {
         let count = Int(sqlite3_column_bytes(statement, column))
         do {
             // Limits were checked when the profile was written; reading only parses it.
-            return try ProfileParser.parse(utf8: UnsafeBufferPointer(start: pointer, count: pointer == nil ? 0 : count), validating: false)
+            return try MemberProfile(json: UnsafeRawBufferPointer(start: pointer, count: pointer == nil ? 0 : count))
         } catch {
             throw MemberStoreError(
                 kind: .database,
