@@ -12,8 +12,12 @@ import WSCodec
 /// only what it refuses is queued until the next writable edge.
 final class Connection: IOHandler, TimerHandler {
     enum Phase: Equatable {
-        /// Reading the HTTP request head.
+        /// Reading an HTTP request head (the first, or the next one on a kept-alive connection).
         case http
+        /// Reading the body of the request in `pendingHead`.
+        case httpBody
+        /// A streamed answer (the REST chat) is being written; input waits in `stash`.
+        case httpResponding
         case webSocket
         /// Our last bytes are queued or sent; reading and discarding until the peer's EOF, so that
         /// unread input never turns our close into a reset that destroys the final frame.
@@ -45,6 +49,15 @@ final class Connection: IOHandler, TimerHandler {
     private var readPaused = false
     /// Counted among the server's WebSockets (until the socket closes).
     private var upgraded = false
+    /// The request whose body is being read, the body so far, and the bytes still due.
+    private var pendingHead: HTTPRequestHead?
+    private var requestBody: [UInt8] = []
+    private var bodyRemaining = 0
+    /// Input that arrived while a streamed answer was being written (a pipelined request).
+    private var stash: [UInt8] = []
+    private var exchange: RestChatExchange?
+    /// Whether this connection stays open for another request after the current answer.
+    private var keepAlive = false
 
     /// How many reads of the shared buffer one readiness event may take before other sockets get
     /// their turn.
@@ -115,14 +128,21 @@ final class Connection: IOHandler, TimerHandler {
             case .needMoreData:
                 return
             case .failure(let error):
-                respondAndClose(status: error.status, message: error.reason)
+                keepAlive = false
+                reply(.json(error.status, error.reason))
             case .complete(let head, let consumed):
-                route(head)
-                // Frames the client sent right behind its request belong to the new WebSocket.
-                if phase == .webSocket && consumed < bytes.count {
-                    received(UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...]))
-                }
+                startRequest(head)
+                // Bytes behind the head: its body, a pipelined request, or early WebSocket frames.
+                if consumed < bytes.count { received(UnsafeMutableRawBufferPointer(rebasing: bytes[consumed...])) }
             }
+        case .httpBody:
+            let take = min(bodyRemaining, bytes.count)
+            requestBody.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[..<take]))
+            bodyRemaining -= take
+            if bodyRemaining == 0 { bodyComplete() }
+            if take < bytes.count { received(UnsafeMutableRawBufferPointer(rebasing: bytes[take...])) }
+        case .httpResponding:
+            stash.append(contentsOf: UnsafeRawBufferPointer(bytes))
         case .webSocket:
             var sink = FrameSink(connection: self)
             if let error = frameParser.parse(bytes, into: &sink) {
@@ -135,35 +155,124 @@ final class Connection: IOHandler, TimerHandler {
 
     // MARK: HTTP
 
-    private func route(_ head: HTTPRequestHead) {
+    private func startRequest(_ head: HTTPRequestHead) {
+        server.metrics.httpRequests += 1
+        // HTTP/1.1 keeps the connection unless asked not to; HTTP/1.0 closes it.
+        keepAlive = head.versionMinor >= 1 && !head.headerContainsToken("Connection", "close")
         switch Router.decide(head, server: server) {
-        case .respond(let status, let message, let headers):
-            respondAndClose(status: status, message: message, headers: headers)
+        case .reply(let answer):
+            reply(answer)
         case .upgrade(let endpoint, let acceptValue):
-            let response = WebSocketHandshake.switchingProtocolsResponse(acceptValue: acceptValue)
-            phase = .webSocket
-            server.reactor.cancel(deadline)
-            deadline = .none
-            self.endpoint = endpoint
-            upgraded = true
-            server.webSocketOpened()
-            response.withUnsafeBytes { write($0) }
-            server.logger.debug("websocket opened", metadata: ["connection": "\(id)", "path": "\(head.path)"])
-            liveness = Liveness(now: server.reactor.now)
-            checkLiveness()
-            endpoint.didOpen(self)
+            upgrade(to: endpoint, acceptValue: acceptValue, path: head.path)
+        case .restChat:
+            readBody(of: head)
         }
     }
 
-    /// Answers a plain HTTP request with a small JSON body and closes.
-    private func respondAndClose(status: Int, message: String, headers: [(String, String)] = []) {
-        var json = JSONWriter(capacity: 64 + message.utf8.count)
-        json.field(status < 400 ? "status" : "error", message)
-        let response = HTTPResponse.serialize(
-            status: status, headers: [("Content-Type", "application/json")] + headers, body: json.finish(), close: true)
+    /// Content-Length bodies only (a chunked request gets 411), up to the message size limit.
+    private func readBody(of head: HTTPRequestHead) {
+        if head.firstHeader("Transfer-Encoding") != nil {
+            keepAlive = false
+            return reply(.json(411, "send the body with Content-Length"))
+        }
+        guard let length = Int(head.firstHeader("Content-Length") ?? "0"), length >= 0 else {
+            keepAlive = false
+            return reply(.json(400, "bad Content-Length"))
+        }
+        guard length <= server.configuration.maxMessageBytes else {
+            keepAlive = false
+            return reply(.json(413, "request body over \(server.configuration.maxMessageBytes) bytes"))
+        }
+        pendingHead = head
+        requestBody = []
+        requestBody.reserveCapacity(length)
+        bodyRemaining = length
+        phase = .httpBody
+        if length == 0 { bodyComplete() }
+    }
+
+    private func bodyComplete() {
+        guard let head = pendingHead else { return }
+        // The request is in; the answer may stream for minutes (its own deadlines apply).
+        server.reactor.cancel(deadline)
+        deadline = .none
+        pendingHead = nil
+        let body = requestBody
+        requestBody = []
+        phase = .httpResponding
+        let exchange = RestChatExchange(connection: self, server: server)
+        self.exchange = exchange
+        exchange.start(head: head, body: body)
+    }
+
+    private func upgrade(to endpoint: any WebSocketEndpoint, acceptValue: String, path: String) {
+        let response = WebSocketHandshake.switchingProtocolsResponse(acceptValue: acceptValue)
+        phase = .webSocket
+        server.reactor.cancel(deadline)
+        deadline = .none
+        self.endpoint = endpoint
+        upgraded = true
+        server.webSocketOpened()
         response.withUnsafeBytes { write($0) }
-        server.logger.debug("http response", metadata: ["connection": "\(id)", "status": "\(status)"])
-        linger()
+        server.logger.debug("websocket opened", metadata: ["connection": "\(id)", "path": "\(path)"])
+        liveness = Liveness(now: server.reactor.now)
+        checkLiveness()
+        endpoint.didOpen(self)
+    }
+
+    /// Writes a complete answer; then either waits for the next request or closes.
+    private func reply(_ answer: HTTPReply) {
+        if answer.status >= 300 && answer.status != 304 { server.metrics.rejected(status: answer.status) }
+        let close = !keepAlive || server.isDraining
+        answer.serialized(close: close).withUnsafeBytes { write($0) }
+        server.logger.debug("http response", metadata: ["connection": "\(id)", "status": "\(answer.status)"])
+        close ? linger() : awaitNextRequest()
+    }
+
+    /// Writes the head of a streamed answer (REST chat over SSE): chunked, so that the
+    /// connection can carry another request after it.
+    func beginStreamedResponse(status: Int, headers: [(String, String)]) {
+        var head = "HTTP/1.1 \(status) \(HTTPResponse.defaultReason(status))\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        head += "Transfer-Encoding: chunked\r\n"
+        if !keepAlive || server.isDraining { head += "Connection: close\r\n" }
+        head += "\r\n"
+        var bytes = head
+        bytes.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// One chunk of a streamed answer.
+    func writeChunk(_ payload: UnsafeRawBufferPointer) {
+        guard !payload.isEmpty else { return }
+        var size = String(payload.count, radix: 16) + "\r\n"
+        size.withUTF8 { write(UnsafeRawBufferPointer($0), payload) }
+        var crlf: UInt16 = 0x0A0D
+        withUnsafeBytes(of: &crlf) { write($0) }
+    }
+
+    /// The REST exchange is over: the chunked terminator (if streamed) or the whole answer.
+    func finishExchange(final answer: HTTPReply?) {
+        exchange = nil
+        guard phase == .httpResponding else { return }
+        if let answer {
+            phase = .http
+            return reply(answer)
+        }
+        "0\r\n\r\n".utf8.withContiguousStorageIfAvailable { write(UnsafeRawBufferPointer($0)) }
+        if !keepAlive || server.isDraining { return linger() }
+        awaitNextRequest()
+    }
+
+    /// Kept alive: reset for the next request, bounded by the handshake timeout, and serve any
+    /// request that was pipelined meanwhile.
+    private func awaitNextRequest() {
+        phase = .http
+        headParser = HTTPHeadParser(maxHeadBytes: server.configuration.maxHeaderBytes)
+        rearmDeadline(.handshake, after: server.configuration.handshakeTimeoutMilliseconds)
+        guard !stash.isEmpty else { return }
+        var pipelined = stash
+        stash = []
+        pipelined.withUnsafeMutableBytes { received($0) }
     }
 
     // MARK: WebSocket
@@ -227,8 +336,8 @@ final class Connection: IOHandler, TimerHandler {
     func serverIsDraining() {
         switch phase {
         case .webSocket: endpoint?.serverIsDraining(self) ?? close(code: .goingAway, reason: "server shutting down")
-        case .http: close(reason: "server shutting down")
-        case .lingering, .closed: break
+        case .http, .httpBody: close(reason: "server shutting down")
+        case .httpResponding, .lingering, .closed: break  // the answer in progress finishes
         }
     }
 
@@ -268,6 +377,7 @@ final class Connection: IOHandler, TimerHandler {
                 _ = shutdown(fd, Int32(SHUT_WR))
             }
             if phase == .webSocket { endpoint?.didDrain(self) }
+            if phase == .httpResponding { exchange?.didDrain() }
             if readPaused {
                 readPaused = false
                 readAvailable(untilEOF: false)
@@ -331,6 +441,10 @@ final class Connection: IOHandler, TimerHandler {
         server.reactor.cancel(livenessTimer)
         livenessTimer = .none
         if upgraded { server.webSocketClosed() }
+        if let exchange {
+            self.exchange = nil
+            exchange.connectionClosed()
+        }
         outbound.discard()
         server.reactor.closeLater(fd)
         notifyEndpointClosed()

@@ -1,13 +1,16 @@
 import Glibc
 import WSCodec
 
-/// Decides what an HTTP request on the gateway's port gets: a WebSocket endpoint, or an HTTP
-/// answer. The checks run cheapest and most specific first: the path, the upgrade itself, the
-/// Origin allowlist (403), the auth token (401), then capacity (503).
+/// Decides what an HTTP request on the gateway's port gets: a WebSocket endpoint, a complete
+/// answer, or the REST chat (which reads a body first). WebSocket checks run cheapest and most
+/// specific first: the path, the upgrade itself, the Origin allowlist (403), the auth token
+/// (401), then capacity (503).
 enum Router {
     enum Decision {
         case upgrade(any WebSocketEndpoint, acceptValue: String)
-        case respond(status: Int, message: String, headers: [(String, String)])
+        case reply(HTTPReply)
+        /// `POST /api/v1/chat`: the body is read, then `RestChatExchange` answers.
+        case restChat
     }
 
     static func decide(_ head: HTTPRequestHead, server: Server) -> Decision {
@@ -18,20 +21,62 @@ enum Router {
         }
         if path.hasPrefix("/ws/chat/") {
             let userID = String(path.dropFirst("/ws/chat/".count))
-            guard Identifier.isValid(userID) else {
-                return .respond(status: 400, message: "user_id must match [A-Za-z0-9_.-]{1,64}", headers: [])
-            }
-            if let authority = server.tokenAuthority {
-                let token = head.queryItem("token") ?? cookie("aurawell_token", in: head)
-                guard let token else { return .respond(status: 401, message: "missing token", headers: []) }
-                if case .failure(let rejection) = authority.verify(token, userID: userID, now: time(nil)) {
-                    return .respond(status: 401, message: "invalid token (\(rejection))", headers: [])
-                }
-            }
+            guard Identifier.isValid(userID) else { return .reply(.json(400, "user_id must match [A-Za-z0-9_.-]{1,64}")) }
+            if let rejection = authenticate(head, userID: userID, server: server) { return .reply(rejection) }
             return admit(head, server: server) { ChatSession(userID: userID, service: server.chatService) }
         }
-        if path == "/healthz" { return .respond(status: 200, message: "ok", headers: []) }
-        return .respond(status: 404, message: "no such endpoint", headers: [])
+        switch path {
+        case "/api/v1/chat":
+            guard head.method == "POST" else { return .reply(.json(405, "use POST", headers: [("Allow", "POST")])) }
+            return .restChat
+        case "/healthz":
+            return readOnly(head) { .json(200, "ok") }
+        case "/metrics":
+            return readOnly(head) {
+                HTTPReply(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                          body: Array(server.renderMetrics().utf8))
+            }
+        default:
+            if let asset = WebAssets.all[path] { return readOnly(head) { serve(asset, head) } }
+            return .reply(.json(404, "no such endpoint"))
+        }
+    }
+
+    /// Checks the token (query `token`, cookie `aurawell_token`, or `Authorization: Bearer`) when
+    /// auth is on; returns the 401 answer, or nil when the request may proceed.
+    static func authenticate(_ head: HTTPRequestHead, userID: String, server: Server) -> HTTPReply? {
+        guard let authority = server.tokenAuthority else { return nil }
+        let bearer = head.firstHeader("Authorization").flatMap { value -> String? in
+            value.lowercased().hasPrefix("bearer ") ? String(value.dropFirst(7)) : nil
+        }
+        guard let token = head.queryItem("token") ?? cookie("aurawell_token", in: head) ?? bearer else {
+            return .json(401, "missing token")
+        }
+        if case .failure(let rejection) = authority.verify(token, userID: userID, now: time(nil)) {
+            return .json(401, "invalid token (\(rejection))")
+        }
+        return nil
+    }
+
+    /// GET and HEAD only.
+    private static func readOnly(_ head: HTTPRequestHead, _ reply: () -> HTTPReply) -> Decision {
+        guard head.method == "GET" || head.method == "HEAD" else {
+            return .reply(.json(405, "use GET", headers: [("Allow", "GET, HEAD")]))
+        }
+        var answer = reply()
+        answer.omitBody = head.method == "HEAD"
+        return .reply(answer)
+    }
+
+    private static func serve(_ asset: WebAssets.Asset, _ head: HTTPRequestHead) -> HTTPReply {
+        let validators = [("ETag", asset.etag), ("Cache-Control", asset.cacheControl)]
+        if head.headerValues("If-None-Match").contains(where: { $0.split(separator: ",").contains { $0.trimmingWhitespace() == asset.etag[...] } }) {
+            return HTTPReply(status: 304, headers: validators, body: [])
+        }
+        return HTTPReply(
+            status: 200,
+            headers: [("Content-Type", asset.contentType), ("X-Content-Type-Options", "nosniff")] + validators,
+            body: asset.bytes)
     }
 
     /// The checks every WebSocket endpoint shares.
@@ -39,15 +84,15 @@ enum Router {
         let accepted: WebSocketHandshake.Accepted
         switch WebSocketHandshake.validate(head) {
         case .failure(let rejection):
-            return .respond(status: rejection.status, message: rejection.reason, headers: rejection.headers)
+            return .reply(.json(rejection.status, rejection.reason, headers: rejection.headers))
         case .success(let value):
             accepted = value
         }
         if let origin = head.firstHeader("Origin"), !server.isAllowedOrigin(origin) {
-            return .respond(status: 403, message: "origin not allowed", headers: [])
+            return .reply(.json(403, "origin not allowed"))
         }
         if server.webSocketCount >= server.configuration.maxConnections {
-            return .respond(status: 503, message: "server at capacity", headers: [("Retry-After", "5")])
+            return .reply(.json(503, "server at capacity", headers: [("Retry-After", "5")]))
         }
         return .upgrade(endpoint(), acceptValue: accepted.acceptValue)
     }

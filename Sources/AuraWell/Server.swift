@@ -22,6 +22,7 @@ public final class Server {
     public var onDrain: (() -> Void)?
 
     let chatService: ChatService
+    let metrics = Metrics()
 
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -42,11 +43,12 @@ public final class Server {
             settings.totalTimeoutMilliseconds = configuration.upstreamTotalTimeoutMilliseconds
             settings.retries = configuration.upstreamRetries
             settings.retryBaseDelayMilliseconds = configuration.upstreamRetryBaseDelayMilliseconds
-            provider = DeepSeekProvider(settings: settings, reactor: reactor, logger: logger)
+            provider = DeepSeekProvider(settings: settings, reactor: reactor, logger: logger, metrics: metrics)
         }
         tokenAuthority = configuration.authSecret.map(TokenAuthority.init(secret:))
         let members = try MemberStore(path: configuration.databasePath)
-        chatService = ChatService(configuration: configuration, provider: provider, members: members, reactor: reactor, logger: logger)
+        chatService = ChatService(
+            configuration: configuration, provider: provider, members: members, reactor: reactor, logger: logger, metrics: metrics)
     }
 
     public var connectionCount: Int { connections.count }
@@ -107,7 +109,28 @@ public final class Server {
         return boundPorts.contains { origin == "http://localhost:\($0)" || origin == "http://127.0.0.1:\($0)" }
     }
 
-    func webSocketOpened() { webSocketCount += 1 }
+    func webSocketOpened() {
+        webSocketCount += 1
+        metrics.upgrades += 1
+    }
+
+    /// `/metrics`: counters plus gauges read from the live connections (O(connections) per scrape).
+    func renderMetrics() -> String {
+        var byState: [String: Int] = [:]
+        var buffered = 0
+        for connection in connections.values {
+            byState["\(connection.phase)", default: 0] += 1
+            buffered += connection.bufferedBytes
+        }
+        var gauges: [(name: String, help: String, labels: String, value: Double)] = []
+        for state in ["http", "httpBody", "httpResponding", "webSocket", "lingering"] {
+            gauges.append(("aurawell_connections", "Open client connections, by state.", "{state=\"\(state)\"}", Double(byState[state] ?? 0)))
+        }
+        gauges.append(("aurawell_streams_active", "Chats streaming now.", "", Double(activeStreams)))
+        gauges.append(("aurawell_buffered_bytes", "Bytes queued for clients that the kernel has not taken.", "", Double(buffered)))
+        gauges.append(("aurawell_up", "1 while the event loop runs.", "", 1))
+        return metrics.render(gauges: gauges, loop: Metrics.Histogram(reactor.iterationTimes))
+    }
     func webSocketClosed() { webSocketCount -= 1 }
 
     func adopt(_ fd: Int32) {

@@ -58,6 +58,8 @@ public final class Reactor {
     /// before returning, so idle connections hold no read buffer of their own.
     public let receiveBuffer: UnsafeMutableRawBufferPointer
     public private(set) var iterations: UInt64 = 0
+    /// How long iterations spent working (from the end of `epoll_wait` to the next wait).
+    public private(set) var iterationTimes = IterationTimes()
 
     public init(
         timerTickMilliseconds: UInt64 = 4, timerSlots: Int = 1024, receiveBufferSize: Int = 256 * 1024,
@@ -160,12 +162,14 @@ public final class Reactor {
         runSoonQueue()
         let timeout = waitTimeout(cap: maxWaitMilliseconds)
         let count = epoll.wait(timeoutMs: timeout)
-        now = monotonicMilliseconds()
+        let woke = monotonicNanoseconds()
+        now = woke / 1_000_000
         for index in 0..<count { dispatch(epoll.event(at: index)) }
         timers.collectExpired(now: now)
         while let (handler, tag) = timers.popExpired() { handler.timerFired(tag: tag) }
         runSoonQueue()
         closePending()
+        iterationTimes.record(nanoseconds: monotonicNanoseconds() &- woke)
     }
 
     private func waitTimeout(cap: Int32) -> Int32 {
@@ -211,6 +215,25 @@ public final class Reactor {
 
     private static func pack(_ fd: Int32, _ generation: UInt32) -> UInt64 {
         UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd))
+    }
+}
+
+/// A fixed-bucket histogram of loop iteration busy times.
+public struct IterationTimes: Sendable {
+    public static let boundsNanoseconds: [UInt64] = [
+        10_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 5_000_000, 10_000_000, 50_000_000, 100_000_000,
+    ]
+    public private(set) var counts = [UInt64](repeating: 0, count: boundsNanoseconds.count)
+    public private(set) var sumNanoseconds: UInt64 = 0
+    public private(set) var total: UInt64 = 0
+
+    mutating func record(nanoseconds: UInt64) {
+        total &+= 1
+        sumNanoseconds &+= nanoseconds
+        for index in Self.boundsNanoseconds.indices where nanoseconds <= Self.boundsNanoseconds[index] {
+            counts[index] &+= 1
+            return
+        }
     }
 }
 

@@ -130,6 +130,15 @@ final class TestClient {
         return Frame(fin: fin, opcode: opcode, payload: payload)
     }
 
+    /// Reads a whole response with a Content-Length body.
+    func readResponse() throws -> (status: Int, head: String, body: [UInt8]) {
+        let (status, head) = try readResponseHead()
+        let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+            .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+        let omitBody = status == 304 || status == 204
+        return (status, head, omitBody ? [] : try readBytes(length))
+    }
+
     /// Reads exactly `count` bytes (after whatever was already parsed).
     func readBytes(_ count: Int) throws -> [UInt8] {
         try need(count)

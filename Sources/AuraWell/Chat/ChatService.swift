@@ -9,6 +9,7 @@ final class ChatService {
     let members: MemberStore
     let history = ConversationHistory()
     let logger: Logger
+    let metrics: Metrics
     private let startedAt: UInt64
     private unowned let reactor: Reactor
     private(set) var connectionsPerUser: [String: Int] = [:]
@@ -19,7 +20,11 @@ final class ChatService {
     /// Scratch storage for encoding `chat_stream` messages without allocating per token.
     var streamScratch: [UInt8] = []
 
-    init(configuration: ServerConfiguration, provider: any ChatProvider, members: MemberStore, reactor: Reactor, logger: Logger) {
+    init(
+        configuration: ServerConfiguration, provider: any ChatProvider, members: MemberStore, reactor: Reactor,
+        logger: Logger, metrics: Metrics
+    ) {
+        self.metrics = metrics
         self.configuration = configuration
         self.provider = provider
         self.members = members

@@ -8,7 +8,9 @@ import WSCodec
 final class ChatSession: WebSocketEndpoint, ChatStreamSink {
     let userID: String
     private unowned let service: ChatService
-    private weak var connection: Connection?
+    private weak var transport: (any ChatTransport)?
+    /// Told when a chat ends (the REST fallback ends its HTTP answer there).
+    var onChatFinished: ((_ finishReason: String) -> Void)?
     private var activeMemberID: String
     private var chat: ActiveChat?
     private var nextConversationNumber = 1
@@ -27,6 +29,7 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
         /// Deltas held back while the client's queue is over the high-water mark; sent merged.
         var heldBack = ""
         var upstreamPaused = false
+        var startedAt: UInt64
     }
 
     init(userID: String, service: ChatService) {
@@ -40,7 +43,7 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
     // MARK: WebSocketEndpoint
 
     func didOpen(_ connection: Connection) {
-        self.connection = connection
+        transport = connection
         let limit = service.configuration.maxConnectionsPerUser
         guard service.connections(for: userID) < limit else {
             service.logger.info("per-user connection limit", metadata: ["user": "\(userID)", "connection": "\(connection.id)"])
@@ -64,13 +67,33 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
             sendError(ChatError(.rateLimited, "消息发送过于频繁，请稍后再试"))
             return
         }
-        let request: ClientRequest
         switch ClientRequest.parse(message, maxMessageCharacters: service.configuration.maxMessageCharacters) {
-        case .success(let parsed): request = parsed
+        case .success(let request):
+            handle(request)
         case .failure(let error):
             sendError(error.error, conversationID: error.conversationID)
-            return
         }
+    }
+
+    var isChatInProgress: Bool { chat != nil }
+
+    /// Serves one chat over another transport (the REST fallback): no welcome, not counted
+    /// among the user's WebSocket connections.
+    func attach(_ transport: any ChatTransport) {
+        self.transport = transport
+    }
+
+    /// The transport is gone: abort the upstream request at once.
+    func detach() {
+        if let current = chat {
+            current.handle?.cancel()
+            chat = nil
+            service.chatEnded()
+        }
+        transport = nil
+    }
+
+    func handle(_ request: ClientRequest) {
         switch request {
         case .chat(let kind, let question, let context, let conversationID, let memberID):
             startChat(kind: kind, question: question, context: context, conversationID: conversationID, memberID: memberID)
@@ -84,19 +107,17 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
     }
 
     func didClose(_ connection: Connection) {
-        // The client is gone: abort its upstream request at once.
-        if let current = chat {
-            current.handle?.cancel()
-            chat = nil
-            service.chatEnded()
-        }
+        detach()
         if counted {
             counted = false
             service.connectionClosed(userID: userID)
         }
     }
 
-    func didDrain(_ connection: Connection) {
+    func didDrain(_ connection: Connection) { transportDrained() }
+
+    /// The transport's queue drained: send what backpressure held back, resume the upstream.
+    func transportDrained() {
         guard var current = chat, !current.heldBack.isEmpty || current.upstreamPaused else { return }
         let merged = current.heldBack
         current.heldBack = ""
@@ -113,7 +134,7 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
 
     private func closeForShutdown() {
         sendError(ChatError(.serverShuttingDown, "服务器正在关闭，请稍后重新连接"))
-        connection?.close(code: .goingAway, reason: "server shutting down")
+        transport?.close(code: .goingAway, reason: "server shutting down")
     }
 
     // MARK: Requests
@@ -141,7 +162,7 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
             }
         }
         let conversationID = conversationID ?? newConversationID()
-        chat = ActiveChat(conversationID: conversationID, question: question)
+        chat = ActiveChat(conversationID: conversationID, question: question, startedAt: service.now)
         service.chatStarted()
         send(ServerMessages.statusUpdate(.sending, conversationID: conversationID))
 
@@ -171,9 +192,9 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
     }
 
     private func sendStatus() {
-        guard let connection else { return }
+        guard let transport else { return }
         send(ServerMessages.status(ServerMessages.Status(
-            connectionID: connection.publicID, userID: userID, activeMemberID: activeMemberID,
+            connectionID: transport.publicID, userID: userID, activeMemberID: activeMemberID,
             connectionsForUser: service.connections(for: userID), conversationID: chat?.conversationID,
             provider: service.provider.name, uptimeSeconds: service.uptimeSeconds)))
     }
@@ -199,10 +220,13 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
         guard chat != nil, !delta.isEmpty else { return }
         chatStreamDidStart()
         chat!.answer += delta
-        guard let connection else { return }
+        guard let transport else { return }
+        if chat!.answer.utf8.count == delta.utf8.count {
+            service.metrics.timeToFirstToken.observe(Double(service.now - chat!.startedAt) / 1000)
+        }
         // Backpressure: past the high-water mark, hold deltas back (merged, in order) and pause
         // the upstream instead of growing the queue; `didDrain` sends them and resumes.
-        if connection.bufferedBytes > service.configuration.streamHighWaterBytes || !chat!.heldBack.isEmpty {
+        if transport.bufferedBytes > service.configuration.streamHighWaterBytes || !chat!.heldBack.isEmpty {
             chat!.heldBack += delta
             if !chat!.upstreamPaused {
                 chat!.upstreamPaused = true
@@ -215,12 +239,13 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
 
     /// Sends one `chat_stream`, encoded into the service's scratch buffer (no allocation).
     private func relay(_ delta: String) {
-        guard let connection, let conversationID = chat?.conversationID else { return }
+        guard let transport, let conversationID = chat?.conversationID else { return }
+        service.metrics.tokensRelayed += 1
         var delta = delta
         delta.withUTF8 { bytes in
             ServerMessages.chatStream(delta: UnsafeRawBufferPointer(bytes), conversationID: conversationID, into: &service.streamScratch)
         }
-        service.streamScratch.withUnsafeBytes { connection.send(.text, $0) }
+        service.streamScratch.withUnsafeBytes { transport.sendMessage($0) }
     }
 
     func chatStreamDidFinish(reason: String, usage: TokenUsage?) {
@@ -245,14 +270,17 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
         if !current.heldBack.isEmpty { relay(current.heldBack) }
         chat = nil
         service.chatEnded()
+        service.metrics.chatsByOutcome[reason, default: 0] += 1
         send(ServerMessages.statusUpdate(.done, conversationID: current.conversationID, finishReason: reason, usage: usage))
+        onChatFinished?(reason)
         if draining { closeForShutdown() }
     }
 
     // MARK: Helpers
 
     private func send(_ message: [UInt8]) {
-        connection?.sendText(message)
+        guard let transport else { return }
+        message.withUnsafeBytes { transport.sendMessage($0) }
     }
 
     private func sendError(_ error: ChatError, conversationID: String? = nil) {
@@ -261,6 +289,6 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
 
     private func newConversationID() -> String {
         defer { nextConversationNumber += 1 }
-        return "conv_\(connection?.id ?? 0)_\(nextConversationNumber)"
+        return "conv_\(transport?.id ?? 0)_\(nextConversationNumber)"
     }
 }

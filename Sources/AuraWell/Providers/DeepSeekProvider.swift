@@ -28,8 +28,10 @@ final class DeepSeekProvider: ChatProvider {
     let multi: CurlMulti
     unowned let reactor: Reactor
     let logger: Logger
+    let metrics: Metrics
 
-    init(settings: DeepSeekSettings, reactor: Reactor, logger: Logger) {
+    init(settings: DeepSeekSettings, reactor: Reactor, logger: Logger, metrics: Metrics) {
+        self.metrics = metrics
         self.settings = settings
         self.reactor = reactor
         self.logger = logger

@@ -95,6 +95,7 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
 
     func curlTransfer(_ transfer: CurlTransfer, didReceiveResponse status: Int, headers: [(String, String)]) {
         self.status = status
+        provider.metrics.upstreamRequestsByStatus[String(status), default: 0] += 1
         lastByteAt = reactor.now
         if let value = headers.first(where: { $0.0.lowercased() == "retry-after" })?.1, let seconds = UInt64(value) {
             retryAfterMilliseconds = seconds * 1000
@@ -108,7 +109,9 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
             if errorBody.count < Self.maxErrorBody { errorBody.append(contentsOf: bytes.prefix(Self.maxErrorBody - errorBody.count)) }
             return true
         }
+        let started = monotonicNanoseconds()
         let intact = sse.feed(bytes) { data in handleEvent(data) }
+        provider.metrics.relayLatency.observe(Double(monotonicNanoseconds() &- started) / 1e9)
         if !intact { inBandError = ChatError(.upstreamError, "AI 服务返回了无法解析的数据") }
         // Returning false aborts the transfer (the only safe way from inside curl's callback).
         return inBandError == nil && !finished
@@ -119,6 +122,7 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
         self.transfer = nil
         if let inBandError { return fail(inBandError, log: "upstream stream error") }
         if let error {
+            if status == 0 { provider.metrics.upstreamRequestsByStatus["connection_failed", default: 0] += 1 }
             if !receivedToken && error.isConnectionFailure && retry() { return }
             return fail(ChatError(error.isTimeout ? .upstreamTimeout : .upstreamError,
                                   receivedToken ? "AI 服务的响应中断" : "无法连接 AI 服务"),
