@@ -49,7 +49,7 @@ import Testing
         try Self.requireTool(Self.nginx, package: "nginx")
         let prefix = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: prefix) }
-        let config = try Self.nginxConfig(in: prefix, listenPort: try Self.freePort(), gatewayPort: 8000)
+        let config = try Self.nginxConfig(in: prefix, listenPort: try ServerProcess.freePort(), gatewayPort: 8000)
         let result = try Self.run(Self.nginx, ["-t"] + Self.nginxArguments(prefix: prefix, config: config))
         #expect(result.status == 0, "nginx -t failed:\n\(result.output)")
         #expect(result.output.contains("test is successful"), "\(result.output)")
@@ -60,7 +60,7 @@ import Testing
         let gateway = try ServerProcess(environment: ["AURAWELL_OFFLINE_TOKEN_INTERVAL_MS": "1"])
         let prefix = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: prefix) }
-        let port = try Self.freePort()
+        let port = try ServerProcess.freePort()
         let config = try Self.nginxConfig(in: prefix, listenPort: port, gatewayPort: gateway.port)
 
         let nginx = Process()
@@ -151,21 +151,6 @@ import Testing
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
-    /// A loopback port nobody listens on (bound to port 0, then released).
-    static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw TestFailure("cannot find a free port: errno \(errno)") }
-        return UInt16(bigEndian: address.sin_port)
     }
 
     /// Polls until something accepts TCP connections on `port`, for up to 10 s or until

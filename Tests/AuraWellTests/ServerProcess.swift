@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 /// A real binary of this package (`aurawell` or `aurawell-upstream-sim`), started on an ephemeral
@@ -33,6 +34,21 @@ final class ServerProcess {
     /// The upstream simulator.
     static func simulator(arguments: [String] = []) throws -> ServerProcess {
         try ServerProcess(executable: "aurawell-upstream-sim", arguments: ["--host", "127.0.0.1", "--port", "0"] + arguments, environment: [:])
+    }
+
+    /// A loopback port nobody listens on (bound to port 0, then released).
+    static func freePort() throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw TestFailure("cannot find a free port: errno \(errno)") }
+        return UInt16(bigEndian: address.sin_port)
     }
 
     static func temporaryPath(suffix: String) -> String {

@@ -5,20 +5,6 @@ import Testing
 /// Socket activation under the real `systemd-socket-activate`, and sd_notify messages read from
 /// a datagram socket standing in for systemd's NOTIFY_SOCKET.
 @Suite struct SystemdTests {
-    static func freePort() throws -> UInt16 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw TestFailure("cannot find a free port") }
-        return UInt16(bigEndian: address.sin_port)
-    }
-
     /// Inodes of the TCP sockets in LISTEN state that `pid` holds.
     static func listeningSockets(of pid: Int32) -> Set<String> {
         let listening = ["/proc/net/tcp", "/proc/net/tcp6"].flatMap { path -> [String] in
@@ -71,7 +57,7 @@ import Testing
     }
 
     @Test func servesOnTheSocketSystemdPasses() throws {
-        let port = try Self.freePort()
+        let port = try ServerProcess.freePort()
         let activated = try Activated(ports: [port])
         let client = try ChatClient(port: port, userID: "activated")
         #expect(client.welcome["type"] as? String == "welcome")
@@ -80,7 +66,7 @@ import Testing
     }
 
     @Test func servesOnEveryPassedSocket() throws {
-        let ports = [try Self.freePort(), try Self.freePort()]
+        let ports = [try ServerProcess.freePort(), try ServerProcess.freePort()]
         let activated = try Activated(ports: ports)
         for port in ports {
             let client = try ChatClient(port: port, userID: "u\(port)")
