@@ -208,6 +208,8 @@ final class Connection: IOHandler, TimerHandler {
     private func upgrade(to endpoint: any WebSocketEndpoint, acceptValue: String, path: String) {
         let response = WebSocketHandshake.switchingProtocolsResponse(acceptValue: acceptValue)
         phase = .webSocket
+        // A request that came in pieces left bytes in the parser: an idle WebSocket keeps none.
+        headParser = HTTPHeadParser(maxHeadBytes: server.configuration.maxHeaderBytes)
         server.reactor.cancel(deadline)
         deadline = .none
         self.endpoint = endpoint

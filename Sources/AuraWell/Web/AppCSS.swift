@@ -247,6 +247,7 @@ extension WebAssets {
         #message-input {
           flex: 1;
           resize: none;
+          overflow-y: hidden;
           max-height: 160px;
           line-height: 1.4;
         }

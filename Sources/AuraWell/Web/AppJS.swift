@@ -554,7 +554,8 @@ extension WebAssets {
 
           function autosize() {
             ui.input.style.height = 'auto';
-            ui.input.style.height = Math.min(ui.input.scrollHeight, 160) + 'px';
+            ui.input.style.height = Math.min(ui.input.scrollHeight + 2, 160) + 'px';
+            ui.input.style.overflowY = ui.input.scrollHeight > 158 ? 'auto' : 'hidden';
           }
 
           ui.form.addEventListener('submit', function (event) { event.preventDefault(); sendChat(); });

@@ -9,6 +9,7 @@ extension WebAssets {
         <meta name="theme-color" content="#0f766e">
         <meta name="referrer" content="no-referrer">
         <title>AuraWell 健康助手</title>
+        <link rel="icon" href="data:,">
         <link rel="stylesheet" href="/static/app.css">
         </head>
         <body>
@@ -73,7 +74,7 @@ extension WebAssets {
 
           <form id="input-area" autocomplete="off">
             <textarea id="message-input" rows="1" maxlength="1000" enterkeyhint="send"
-                      placeholder="输入您的健康问题…（Enter 发送，Shift+Enter 换行）" aria-label="输入您的健康问题"></textarea>
+                      placeholder="输入您的健康问题…" title="Enter 发送，Shift+Enter 换行" aria-label="输入您的健康问题"></textarea>
             <button type="button" id="stop-btn" class="secondary" disabled>停止</button>
             <button type="submit" id="send-btn" disabled>发送</button>
           </form>
