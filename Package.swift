@@ -77,7 +77,7 @@ var targets: [Target] = [
     .testTarget(
         name: "AuraWellTests",
         dependencies: ["AuraWell", "Main", "UpstreamSimulator", "LoadTester", "WSCodec", "Reactor", "CLinux"],
-        exclude: ["Interop"],
+        exclude: ["Interop", "Browser"],
         swiftSettings: swiftSettings
     ),
 ]

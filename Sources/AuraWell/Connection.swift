@@ -158,7 +158,9 @@ final class Connection: IOHandler, TimerHandler {
     private func startRequest(_ head: HTTPRequestHead) {
         server.metrics.httpRequests += 1
         // HTTP/1.1 keeps the connection unless asked not to; HTTP/1.0 closes it.
+        // A refused upgrade closes too: that client wanted a WebSocket, not another request.
         keepAlive = head.versionMinor >= 1 && !head.headerContainsToken("Connection", "close")
+            && head.firstHeader("Upgrade") == nil
         switch Router.decide(head, server: server) {
         case .reply(let answer):
             reply(answer)

@@ -143,6 +143,21 @@ extension WebAssets {
           }
           function scrollToBottom() { ui.messages.scrollTop = ui.messages.scrollHeight; }
 
+          // Keep the newest message in view when the list shrinks (a phone's keyboard opening, rotation),
+          // unless the reader has scrolled up.
+          // Scroll events caused by the resize itself (the height already changed) do not count.
+          var pinnedToBottom = true;
+          var observedHeight = ui.messages.clientHeight;
+          ui.messages.addEventListener('scroll', function () {
+            if (ui.messages.clientHeight === observedHeight) pinnedToBottom = nearBottom();
+          }, { passive: true });
+          if (window.ResizeObserver) {
+            new ResizeObserver(function () {
+              observedHeight = ui.messages.clientHeight;
+              if (pinnedToBottom) scrollToBottom();
+            }).observe(ui.messages);
+          }
+
           function addMessage(kind, text) {
             var stick = nearBottom();
             var element = document.createElement('div');
