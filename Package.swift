@@ -57,6 +57,7 @@ var targets: [Target] = [
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ],
         path: "Benchmarks/UpstreamSimulator",
+        exclude: ["README.md"],
         swiftSettings: swiftSettings
     ),
 
