@@ -1,2 +1,4 @@
-// The load tester is being written; see issue 6.
-print("aurawell-load: not built yet")
+// `aurawell-load`: the AuraWell load tester (see Benchmarks/README.md, "Load tests").
+import ArgumentParser
+
+LoadTesterCommand.main()

@@ -293,6 +293,8 @@ final class Connection: IOHandler, TimerHandler {
             if closeHandshake.state == .open { send(.pong, payload) }
         case .pong:
             liveness.pongReceived(at: server.reactor.now)
+            // The next ping is due an interval after this pong, not at the old pong deadline.
+            checkLiveness()
         case .close(let code, _):
             if let reply = closeHandshake.receivedClose(code: code) {
                 reply.withUnsafeBytes { write($0) }

@@ -58,6 +58,16 @@ import Testing
 
     @Test func answeredPingsKeepAConnectionAlivePastTheIdleTimeout() throws {
         let server = try ServerProcess(environment: ["AURAWELL_PING_INTERVAL_S": "1", "AURAWELL_IDLE_TIMEOUT_S": "3"])
+        try Self.expectPingsEverySecond(server)
+    }
+
+    /// After a pong the next ping is an interval away, however long the pong timeout is.
+    @Test func pingsKeepTheirIntervalWhateverThePongTimeout() throws {
+        let server = try ServerProcess(environment: ["AURAWELL_PING_INTERVAL_S": "1", "AURAWELL_PONG_TIMEOUT_S": "10"])
+        try Self.expectPingsEverySecond(server)
+    }
+
+    static func expectPingsEverySecond(_ server: ServerProcess) throws {
         let client = try ChatClient(port: server.port, userID: "alive")
         let until = Date().addingTimeInterval(4)
         var pings = 0
