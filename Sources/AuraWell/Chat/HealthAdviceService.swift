@@ -1,3 +1,5 @@
+import CLinux
+
 /// Turns a client's question into the model's messages: the persona, the member's profile, the
 /// context fields, the conversation so far, and the question. Also screens for emergencies.
 enum HealthAdviceService {
@@ -64,7 +66,9 @@ enum HealthAdviceService {
         """
 
     /// Each entry is a set of alternatives that must all be present (one of each group).
-    private static let redFlags: [[[String]]] = [
+    /// Kept as UTF-8 bytes: the check runs on every chat, and byte search is far cheaper than
+    /// String's Unicode-aware `contains`.
+    private static let redFlags: [[[[UInt8]]]] = [
         // Chest pain with breathlessness.
         [["胸痛", "胸口痛", "胸闷", "chest pain", "chest tightness"],
          ["呼吸困难", "喘不过气", "气短", "呼吸急促", "shortness of breath", "can't breathe", "cannot breathe", "breathless"]],
@@ -76,14 +80,21 @@ enum HealthAdviceService {
         [["大出血", "血流不止", "止不住血", "大量出血", "severe bleeding", "bleeding heavily", "won't stop bleeding"]],
         // Poisoning.
         [["中毒", "误服", "吞下了", "农药", "overdose", "poisoning", "poisoned", "swallowed bleach"]],
-    ]
+    ].map { flag in flag.map { group in group.map { Array($0.utf8) } } }
 
     /// The fixed safety notice when the question describes an emergency, else nil.
     static func emergencyNotice(for question: String) -> String? {
-        let lowered = question.lowercased()
-        for flag in redFlags where flag.allSatisfy({ group in group.contains { lowered.contains($0) } }) {
+        // ASCII lower-casing is enough: the English phrases are ASCII, Chinese has no case.
+        let text = question.utf8.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }
+        for flag in redFlags where flag.allSatisfy({ group in group.contains { contains(text, $0) } }) {
             return emergencyNotice
         }
         return nil
+    }
+
+    private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        haystack.withUnsafeBytes { h in
+            needle.withUnsafeBytes { n in clinux_memmem(h.baseAddress, h.count, n.baseAddress, n.count) != nil }
+        }
     }
 }

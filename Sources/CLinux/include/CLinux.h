@@ -54,4 +54,7 @@ static inline int clinux_errno(void) { return errno; }
 // accept4 is a GNU extension: defined in CLinux.c, which is compiled with _GNU_SOURCE.
 int clinux_accept4(int fd, int flags);
 
+// memmem is a GNU extension too.
+const void *clinux_memmem(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
+
 #endif
