@@ -21,7 +21,7 @@ public struct ServerConfiguration: Sendable {
     /// Output queued for one connection beyond which the server stops reading from it.
     public var maxOutboundBytes = 256 * 1024
     /// Output queued beyond which a chat holds back (merges) deltas and pauses its upstream.
-    public var streamHighWaterBytes = 64 * 1024
+    public var streamHighWaterBytes = 16 * 1024
     /// Client messages per second a chat connection may send, and the burst it may save up.
     public var messagesPerSecond = 10.0
     public var messageBurst = 20.0

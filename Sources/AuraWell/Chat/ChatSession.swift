@@ -14,6 +14,8 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
     private var activeMemberID: String
     private var chat: ActiveChat?
     private var nextConversationNumber = 1
+    /// How much of an answer the conversation history keeps.
+    static let maxRememberedAnswerBytes = 16 * 1024
     private var bucket: TokenBucket
     /// Counted in the per-user connection limit (a refused connection is not).
     private var counted = false
@@ -219,7 +221,9 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
     func chatStream(didReceive delta: String) {
         guard chat != nil, !delta.isEmpty else { return }
         chatStreamDidStart()
-        chat!.answer += delta
+        // The answer is kept for the conversation's history, up to a bound: a client that stalls
+        // a very long stream must not make the server hold all of it.
+        if chat!.answer.utf8.count < Self.maxRememberedAnswerBytes { chat!.answer += delta }
         guard let transport else { return }
         if chat!.answer.utf8.count == delta.utf8.count {
             service.metrics.timeToFirstToken.observe(Double(service.now - chat!.startedAt) / 1000)
