@@ -365,32 +365,8 @@ private final class WorkerChannel: IOHandler {
     }
 }
 
-/// One line on stderr with a single `write`.
+/// Lines and text for the terminal.
 enum FileHandleLite {
-    static func standardError(_ line: String) {
-        var bytes = Array(line.utf8)
-        bytes.append(0x0A)
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return }
-                offset += n
-            }
-        }
-    }
-
-    static func standardOutput(_ text: String) {
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { return }
-                offset += n
-            }
-        }
-    }
+    static func standardError(_ line: String) { writeAll(line + "\n", to: 2) }
+    static func standardOutput(_ text: String) { writeAll(text, to: 1) }
 }

@@ -284,20 +284,8 @@ final class Worker: IOHandler, TimerHandler {
         }
     }
 
-    /// One line on stdout with blocking writes (the coordinator drains the pipe).
-    private func emit(_ line: String) {
-        var bytes = Array(line.utf8)
-        bytes.append(0x0A)
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(1, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
-                guard n > 0 else { return }
-                offset += n
-            }
-        }
-    }
+    /// One line on stdout (the coordinator drains the pipe).
+    private func emit(_ line: String) { writeAll(line + "\n", to: 1) }
 }
 
 private struct WarmUpSink: WebSocketEventSink {

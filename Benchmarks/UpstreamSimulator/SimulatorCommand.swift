@@ -59,17 +59,5 @@ struct SimulatorCommand: ParsableCommand {
     }
 }
 
-/// One line on stderr with a single `write` (unbuffered, so a test reading the log sees it at once).
-func printToStandardError(_ line: String) {
-    var bytes = Array(line.utf8)
-    bytes.append(0x0A)
-    bytes.withUnsafeBytes { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let n = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return }
-            offset += n
-        }
-    }
-}
+/// One line on stderr, unbuffered (a test reading the log sees it at once).
+func printToStandardError(_ line: String) { writeAll(line + "\n", to: 2) }

@@ -77,3 +77,18 @@ public func monotonicMilliseconds() -> UInt64 { clinux_monotonic_ms() }
 
 /// Nanoseconds on CLOCK_MONOTONIC: comparable across processes on one machine.
 public func monotonicNanoseconds() -> UInt64 { clinux_monotonic_ns() }
+
+/// Writes all of `text` to `fd` (standard output or error, a pipe), retrying interrupted and
+/// would-block writes; gives up silently if the descriptor is gone.
+public func writeAll(_ text: String, to fd: Int32) {
+    var text = text
+    text.withUTF8 { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 && (errno == EINTR || errno == EAGAIN) { continue }
+            guard n > 0 else { return }
+            offset += n
+        }
+    }
+}
