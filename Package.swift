@@ -97,6 +97,14 @@ if ProcessInfo.processInfo.environment["AURAWELL_BENCHMARKS"] != nil {
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         )
     )
+    targets.append(
+        .executableTarget(
+            name: "CoreBenchmarks",
+            dependencies: ["AuraWell", "Reactor", .product(name: "Benchmark", package: "package-benchmark")],
+            path: "Benchmarks/CoreBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        )
+    )
 }
 
 let package = Package(

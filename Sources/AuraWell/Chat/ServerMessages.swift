@@ -1,5 +1,5 @@
 /// Encodes the server → client messages of PROTOCOL.md. Each returns one JSON text frame's bytes.
-enum ServerMessages {
+package enum ServerMessages {
     static func welcome(message: String, userID: String, connectionID: String, activeMemberID: String, provider: String) -> [UInt8] {
         var json = JSONWriter()
         json.field("type", "welcome")
@@ -34,7 +34,7 @@ enum ServerMessages {
 
     /// The hot path: one per relayed delta. Encodes into `buffer`'s storage, which the caller
     /// keeps between calls, so steady-state streaming does not allocate here.
-    static func chatStream(delta: UnsafeRawBufferPointer, conversationID: String, into buffer: inout [UInt8]) {
+    package static func chatStream(delta: UnsafeRawBufferPointer, conversationID: String, into buffer: inout [UInt8]) {
         var json = JSONWriter(reusing: &buffer)
         json.field("type", "chat_stream")
         json.field("delta", utf8: delta)

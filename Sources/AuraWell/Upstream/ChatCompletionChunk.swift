@@ -13,7 +13,7 @@ struct UpstreamErrorBody: Equatable, Sendable {
     var code: String?
 }
 
-enum ChunkDecodeError: Error, Equatable {
+package enum ChunkDecodeError: Error, Equatable {
     case malformed(String)
 }
 
@@ -22,9 +22,9 @@ enum ChunkDecodeError: Error, Equatable {
 ///
 /// `decode` walks the JSON once, validating its syntax, and skips everything else without building
 /// anything; only the fields below allocate (and strings of up to 15 UTF-8 bytes do not).
-struct ChatCompletionChunk: Equatable, Sendable {
+package struct ChatCompletionChunk: Equatable, Sendable {
     /// `choices[0].delta.content` when it is a string, unescaped (`""` is kept as `""`).
-    var content: String?
+    package var content: String?
     /// `choices[0].delta.reasoning_content` is a string: a thinking model's reasoning, not answer text.
     var hasReasoning: Bool
     /// `choices[0].finish_reason` when it is a string (`stop`, `length`, `content_filter`, …).
@@ -52,7 +52,7 @@ struct ChatCompletionChunk: Equatable, Sendable {
     /// Decodes one event's data (or an error response body). Anything that is not a single
     /// well-formed JSON object, with only whitespace around it, is `.malformed`. Fields of an
     /// unexpected type (`"content": 5`) are ignored rather than rejected.
-    static func decode(_ data: UnsafeRawBufferPointer) -> Result<ChatCompletionChunk, ChunkDecodeError> {
+    package static func decode(_ data: UnsafeRawBufferPointer) -> Result<ChatCompletionChunk, ChunkDecodeError> {
         guard !data.isEmpty else { return .failure(.malformed("empty data")) }
         var cursor = JSONCursor(data)
         var chunk = ChatCompletionChunk()
@@ -65,7 +65,7 @@ struct ChatCompletionChunk: Equatable, Sendable {
     }
 
     /// Whether the event data is the end-of-stream marker `[DONE]` (surrounding whitespace allowed).
-    static func isDone(_ data: UnsafeRawBufferPointer) -> Bool {
+    package static func isDone(_ data: UnsafeRawBufferPointer) -> Bool {
         var start = 0
         var end = data.count
         while start < end, isWhitespace(data[start]) { start += 1 }

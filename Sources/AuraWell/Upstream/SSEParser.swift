@@ -21,7 +21,7 @@ struct SSEEvent {
 /// Input may be split anywhere. An event that lies wholly in one input is delivered straight from
 /// that input, without copying; otherwise its data is gathered in a buffer that is reused, so a
 /// long stream allocates nothing per event.
-struct SSEParser: Sendable {
+package struct SSEParser: Sendable {
     let maxEventBytes: Int
 
     private enum State: UInt8 {
@@ -62,7 +62,7 @@ struct SSEParser: Sendable {
     private static let eventName: UInt64 = 0x74_6E65_7665  // "event"
 
     /// `maxEventBytes` bounds one event's data (and its type).
-    init(maxEventBytes: Int = 1 << 20) {
+    package init(maxEventBytes: Int = 1 << 20) {
         self.maxEventBytes = maxEventBytes
     }
 
@@ -82,7 +82,7 @@ struct SSEParser: Sendable {
     /// Calls `onEvent` with each complete event's data (valid only during the call). Returns false
     /// if an event exceeded `maxEventBytes` (the caller treats the stream as broken); from then on
     /// every call returns false until `reset()`.
-    mutating func feed(_ bytes: UnsafeRawBufferPointer, onEvent: (_ data: UnsafeRawBufferPointer) -> Void) -> Bool {
+    package mutating func feed(_ bytes: UnsafeRawBufferPointer, onEvent: (_ data: UnsafeRawBufferPointer) -> Void) -> Bool {
         feedEvents(bytes) { event in onEvent(event.data) }
     }
 
