@@ -51,7 +51,6 @@ public final class Server {
             configuration: configuration, provider: provider, members: members, reactor: reactor, logger: logger, metrics: metrics)
     }
 
-    public var connectionCount: Int { connections.count }
     /// The listening sockets being served.
     public var listenerDescriptors: [Int32] { listeners.map(\.fd) }
     /// Chats whose answers are streaming now.

@@ -24,12 +24,6 @@ enum Timestamp {
         bytes.append(UInt8(ascii: "Z"))
     }
 
-    static func now() -> String {
-        var bytes: [UInt8] = []
-        append(to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
     private static func formatSeconds(_ seconds: Int) -> String {
         var seconds = seconds
         var parts = tm()

@@ -37,10 +37,8 @@ final class ChatService {
     /// The loop's current monotonic time in milliseconds.
     var now: UInt64 { reactor.now }
 
-    func connectionOpened(userID: String) -> Int {
-        let count = (connectionsPerUser[userID] ?? 0) + 1
-        connectionsPerUser[userID] = count
-        return count
+    func connectionOpened(userID: String) {
+        connectionsPerUser[userID, default: 0] += 1
     }
 
     func connectionClosed(userID: String) {

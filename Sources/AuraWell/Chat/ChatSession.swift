@@ -54,7 +54,7 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
             return
         }
         counted = true
-        _ = service.connectionOpened(userID: userID)
+        service.connectionOpened(userID: userID)
         connection.sendText(ServerMessages.welcome(
             message: service.configuration.welcomeMessage, userID: userID, connectionID: connection.publicID,
             activeMemberID: activeMemberID, provider: service.provider.name))
