@@ -27,6 +27,7 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
         var question: String
         var handle: (any ChatStreamHandle)?
         var streamingSent = false
+        var receivedDelta = false
         var answer = ""
         /// Deltas held back while the client's queue is over the high-water mark; sent merged.
         var heldBack = ""
@@ -223,11 +224,12 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
         chatStreamDidStart()
         // The answer is kept for the conversation's history, up to a bound: a client that stalls
         // a very long stream must not make the server hold all of it.
-        if chat!.answer.utf8.count < Self.maxRememberedAnswerBytes { chat!.answer += delta }
-        guard let transport else { return }
-        if chat!.answer.utf8.count == delta.utf8.count {
+        if !chat!.receivedDelta {
+            chat!.receivedDelta = true
             service.metrics.timeToFirstToken.observe(Double(service.now - chat!.startedAt) / 1000)
         }
+        if chat!.answer.utf8.count < Self.maxRememberedAnswerBytes { chat!.answer += delta }
+        guard let transport else { return }
         // Backpressure: past the high-water mark, hold deltas back (merged, in order) and pause
         // the upstream instead of growing the queue; `didDrain` sends them and resumes.
         if transport.bufferedBytes > service.configuration.streamHighWaterBytes || !chat!.heldBack.isEmpty {
