@@ -310,14 +310,21 @@ final class Connection: IOHandler, TimerHandler {
     }
 
     /// Sends one unfragmented frame; the header is built on the stack and sent with the payload
-    /// in one `writev`, so the payload is not copied unless the kernel cannot take it.
+    /// in one `writev`, so the payload is not copied unless the kernel cannot take it. During
+    /// this connection's batch the frame is appended to the batch instead.
     func send(_ opcode: WebSocketOpcode, _ payload: UnsafeRawBufferPointer) {
         guard phase == .webSocket, closeHandshake.state == .open else { return }
         var header: (UInt64, UInt64) = (0, 0)
         withUnsafeMutableBytes(of: &header) { scratch in
             let length = WebSocketFrameEncoder.writeHeader(
                 opcode: opcode, fin: true, payloadLength: payload.count, to: scratch.baseAddress!)
-            write(UnsafeRawBufferPointer(rebasing: scratch[..<length]), payload)
+            let header = UnsafeRawBufferPointer(rebasing: scratch[..<length])
+            if server.batch.owner === self {
+                server.batch.bytes.append(contentsOf: header)
+                server.batch.bytes.append(contentsOf: payload)
+            } else {
+                write(header, payload)
+            }
         }
     }
 
@@ -360,7 +367,30 @@ final class Connection: IOHandler, TimerHandler {
 
     // MARK: Writing and closing
 
+    /// Holds this connection's frames until `endBatch` (the tokens of one upstream read).
+    func beginBatch() {
+        guard phase == .webSocket, server.batch.owner !== self else { return }
+        server.flushBatch()
+        server.batch.owner = self
+    }
+
+    /// Writes the held frames with one syscall.
+    func endBatch() {
+        if server.batch.owner === self { server.flushBatch() }
+    }
+
+    func writeHeld(_ frames: [UInt8]) {
+        frames.withUnsafeBytes { writeNow($0) }
+    }
+
+    /// Writes anything but a batched message: a held batch goes first, so order is kept (and a
+    /// close frame is never followed by held frames).
     private func write(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
+        if server.batch.owner === self { server.flushBatch() }
+        writeNow(first, second)
+    }
+
+    private func writeNow(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
         guard phase != .closed else { return }
         switch outbound.write(fd, first, second) {
         case .complete:
@@ -452,6 +482,10 @@ final class Connection: IOHandler, TimerHandler {
             exchange.connectionClosed()
         }
         outbound.discard()
+        if server.batch.owner === self {
+            server.batch.owner = nil
+            server.batch.bytes.removeAll(keepingCapacity: true)
+        }
         server.reactor.closeLater(fd)
         notifyEndpointClosed()
         server.connectionDidClose(self, reason: reason)

@@ -23,6 +23,8 @@ public final class Server {
 
     let chatService: ChatService
     let metrics = Metrics()
+    /// The one open output batch (see `Connection.beginBatch`).
+    var batch = OutputBatch()
 
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -49,6 +51,21 @@ public final class Server {
         let members = try MemberStore(path: configuration.databasePath)
         chatService = ChatService(
             configuration: configuration, provider: provider, members: members, reactor: reactor, logger: logger, metrics: metrics)
+        // A batch never outlives the loop iteration that opened it, whatever path opened it.
+        reactor.addBeforeSleepHook { [unowned self] in self.flushBatch() }
+    }
+
+    /// Writes the open batch's frames to their connection and closes the batch.
+    func flushBatch() {
+        guard let owner = batch.owner else { return }
+        batch.owner = nil
+        guard !batch.bytes.isEmpty else { return }
+        // Take the storage out while writing (a failed write closes and re-enters); hand it back.
+        var held = batch.bytes
+        batch.bytes = []
+        owner.writeHeld(held)
+        held.removeAll(keepingCapacity: true)
+        if batch.bytes.isEmpty { batch.bytes = held }
     }
 
     /// The listening sockets being served.

@@ -30,6 +30,9 @@ public final class CurlMulti: TimerHandler {
     /// Bytes one transfer may take per loop iteration before it yields to the others: curl
     /// would otherwise read a fast stream for up to a hundred buffers in one call.
     public var receiveBudgetPerIteration = 64 * 1024
+    /// Called each time curl returns to the loop, after finished transfers were reported: what
+    /// the callbacks of one read produced can be flushed together.
+    public var onReturn: (() -> Void)?
 
     public init(reactor: Reactor) {
         Self.globalInit
@@ -160,6 +163,7 @@ public final class CurlMulti: TimerHandler {
         for transfer in deferredRemovals { remove(transfer) }
         deferredRemovals.removeAll()
         collectFinished()
+        onReturn?()
     }
 
     private func collectFinished() {

@@ -4,11 +4,52 @@ import CCurl
 /// loop thread, except `didComplete`, which comes after it returns.
 public protocol CurlTransferDelegate: AnyObject {
     /// The status line and headers have arrived (called once, before the first body bytes).
-    func curlTransfer(_ transfer: CurlTransfer, didReceiveResponse status: Int, headers: [(String, String)])
+    func curlTransfer(_ transfer: CurlTransfer, didReceiveResponse status: Int, headers: CurlResponseHeaders)
     /// Body bytes (already de-chunked). Return false to abort the transfer.
     func curlTransfer(_ transfer: CurlTransfer, didReceive bytes: UnsafeRawBufferPointer) -> Bool
     /// The transfer is over: `error` is nil on success, otherwise curl's description of the failure.
     func curlTransfer(_ transfer: CurlTransfer, didCompleteWith error: CurlTransferError?)
+}
+
+/// The header lines of the final response, kept as the bytes curl delivered them: most are
+/// never looked at, so none is decoded into strings until asked for.
+public struct CurlResponseHeaders: Sendable {
+    /// `Name: value\r\n` lines, in order.
+    var lines: [UInt8] = []
+
+    public init() {}
+
+    init(lines: [UInt8]) { self.lines = lines }
+
+    /// The value of the first header called `name` (ASCII case-insensitive), trimmed.
+    public func value(of name: String) -> String? {
+        let wanted = Array(name.lowercased().utf8)
+        var start = 0
+        while start < lines.count {
+            let end = lines[start...].firstIndex(of: UInt8(ascii: "\n")) ?? lines.count
+            let line = lines[start..<end]
+            if let colon = line.firstIndex(of: UInt8(ascii: ":")), Self.equalsIgnoringCase(line[start..<colon], wanted) {
+                var value = line[(colon + 1)...]
+                while let first = value.first, Self.isSpace(first) { value.removeFirst() }
+                while let last = value.last, Self.isSpace(last) { value.removeLast() }
+                return String(decoding: value, as: UTF8.self)
+            }
+            start = end + 1
+        }
+        return nil
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") || byte == UInt8(ascii: "\r") || byte == UInt8(ascii: "\n")
+    }
+
+    private static func equalsIgnoringCase(_ bytes: ArraySlice<UInt8>, _ lowercase: [UInt8]) -> Bool {
+        guard bytes.count == lowercase.count else { return false }
+        return zip(bytes, lowercase).allSatisfy { pair in
+            let byte = pair.0 >= UInt8(ascii: "A") && pair.0 <= UInt8(ascii: "Z") ? pair.0 | 0x20 : pair.0
+            return byte == pair.1
+        }
+    }
 }
 
 public struct CurlTransferError: Error, CustomStringConvertible, Sendable {
@@ -28,7 +69,7 @@ public final class CurlTransfer {
     let easy: UnsafeMutableRawPointer
     public weak var delegate: (any CurlTransferDelegate)?
     private var headerList: UnsafeMutablePointer<curl_slist>?
-    private var responseHeaders: [(String, String)] = []
+    private var responseHeaders = CurlResponseHeaders()
     private var responseDelivered = false
     var isActive = false
     /// Paused by the application (backpressure).
@@ -104,15 +145,10 @@ public final class CurlTransfer {
     fileprivate func receivedHeader(_ line: UnsafeRawBufferPointer) {
         // A new status line (after a 100 Continue or a redirect) starts a new header block.
         if line.starts(with: "HTTP/".utf8) {
-            responseHeaders.removeAll()
+            responseHeaders.lines.removeAll(keepingCapacity: true)
             return
         }
-        let text = String(decoding: line, as: UTF8.self)
-        if let colon = text.firstIndex(of: ":") {
-            let name = String(text[..<colon])
-            let value = text[text.index(after: colon)...].trimmingCharacters(in: " \t\r\n")
-            responseHeaders.append((name, value))
-        }
+        responseHeaders.lines.append(contentsOf: line)
     }
 
     fileprivate func receivedBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -130,20 +166,6 @@ public final class CurlTransfer {
         responseDelivered = true
         delegate.curlTransfer(self, didReceiveResponse: responseStatus, headers: responseHeaders)
     }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        let characters = Set(set)
-        var slice = Substring(self)
-        while let first = slice.first, characters.contains(first) { slice.removeFirst() }
-        while let last = slice.last, characters.contains(last) { slice.removeLast() }
-        return String(slice)
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: String) -> String { String(self).trimmingCharacters(in: set) }
 }
 
 private func curlWriteCallback(

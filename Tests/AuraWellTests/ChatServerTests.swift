@@ -195,6 +195,30 @@ import Testing
         #expect(try stack.upstream("flaky")?["attempt"] as? Int == 3)
     }
 
+    /// With the upstream as fast as it goes, one read brings many tokens; they are written to the
+    /// client together (one batch), and still arrive each as its own message, whole and in order.
+    @Test func aBurstOfTokensArrivesWholeAndInOrder() throws {
+        let stack = try Stack()
+        let client = try stack.client()
+        let chat = try client.chat("burst SIM[id=burst,tokens=600,interval_ms=0]", conversationID: "conv_burst")
+        #expect(chat.statuses == ["sending", "streaming", "done"])
+        #expect(chat.deltaCount == 600)
+        #expect(chat.conversationIDs == ["conv_burst"])
+        #expect(chat.text == (try stack.upstream("burst"))?["sent_text"] as? String)
+        #expect(chat.types.last == "status_update", "done comes after every token")
+    }
+
+    /// The retry waits for the upstream's `Retry-After` (1 s), not the 20 ms backoff of this stack.
+    @Test func retryHonoursRetryAfter() throws {
+        let stack = try Stack()
+        let client = try stack.client()
+        let started = Date()
+        let chat = try client.chat("busy SIM[id=ra,status=429,fail_first=1,retry_after=1,tokens=2]")
+        #expect(chat.finishReason == "stop")
+        #expect(try stack.upstream("ra")?["attempt"] as? Int == 2)
+        #expect(Date().timeIntervalSince(started) >= 0.95)
+    }
+
     @Test(arguments: [(429, "UPSTREAM_RATE_LIMITED"), (500, "UPSTREAM_ERROR"), (401, "UPSTREAM_AUTH")])
     func upstreamFailuresAfterRetriesEndWithErrorThenDone(status: Int, code: String) throws {
         let stack = try Stack()

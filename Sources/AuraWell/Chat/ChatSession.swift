@@ -243,6 +243,9 @@ final class ChatSession: WebSocketEndpoint, ChatStreamSink {
         relay(delta)
     }
 
+    func chatStreamBatchWillBegin() { transport?.beginBatch() }
+    func chatStreamBatchDidEnd() { transport?.endBatch() }
+
     /// Sends one `chat_stream`, encoded into the service's scratch buffer (no allocation).
     private func relay(_ delta: String) {
         guard let transport, let conversationID = chat?.conversationID else { return }

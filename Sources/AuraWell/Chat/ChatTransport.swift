@@ -10,6 +10,14 @@ protocol ChatTransport: AnyObject {
     /// One server message (a JSON object).
     func sendMessage(_ message: UnsafeRawBufferPointer)
     func close(code: WebSocketCloseCode, reason: String)
+    /// Messages sent until `endBatch` may be held and written together.
+    func beginBatch()
+    func endBatch()
+}
+
+extension ChatTransport {
+    func beginBatch() {}
+    func endBatch() {}
 }
 
 extension Connection: ChatTransport {

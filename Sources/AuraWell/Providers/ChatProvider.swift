@@ -17,9 +17,19 @@ protocol ChatStreamSink: AnyObject {
     /// The provider is answering (upstream accepted the request); tokens may follow.
     func chatStreamDidStart()
     func chatStream(didReceive delta: String)
+    /// The deltas between these two calls arrived in one pass of the upstream client (one read,
+    /// however many HTTP chunks): the sink may send them to its client together, with one
+    /// syscall rather than one per delta.
+    func chatStreamBatchWillBegin()
+    func chatStreamBatchDidEnd()
     /// `reason` is the upstream's finish_reason (`stop`, `length`, ...).
     func chatStreamDidFinish(reason: String, usage: TokenUsage?)
     func chatStreamDidFail(_ error: ChatError)
+}
+
+extension ChatStreamSink {
+    func chatStreamBatchWillBegin() {}
+    func chatStreamBatchDidEnd() {}
 }
 
 /// A stream in progress; `cancel` aborts it at once and silences its sink.

@@ -36,6 +36,19 @@ final class DeepSeekProvider: ChatProvider {
         self.reactor = reactor
         self.logger = logger
         self.multi = CurlMulti(reactor: reactor)
+        multi.onReturn = { [unowned self] in self.closeBatches() }
+    }
+
+    /// Streams that opened an output batch during the current curl call.
+    private var streamsWithOpenBatch: [DeepSeekStream] = []
+
+    func streamOpenedBatch(_ stream: DeepSeekStream) { streamsWithOpenBatch.append(stream) }
+
+    private func closeBatches() {
+        guard !streamsWithOpenBatch.isEmpty else { return }
+        let streams = streamsWithOpenBatch
+        streamsWithOpenBatch.removeAll(keepingCapacity: true)
+        for stream in streams { stream.closeBatch() }
     }
 
     func startStream(_ request: ChatRequest, sink: any ChatStreamSink) -> any ChatStreamHandle {
@@ -44,20 +57,27 @@ final class DeepSeekProvider: ChatProvider {
         return stream
     }
 
-    /// `{"model", "stream": true, "stream_options": {"include_usage": true}, "messages", "user_id"}`.
+    /// `{"model", "stream": true, "stream_options": {"include_usage": true}, "messages", "user_id"}`,
+    /// written straight into bytes (once per chat, but a tree of dictionaries is needless work).
     func requestBody(for request: ChatRequest) -> [UInt8] {
-        let messages = JSONValue.array(request.messages.map {
-            .object(["role": .string($0.role), "content": .string($0.content)])
-        })
-        let body = JSONValue.object([
-            "model": .string(settings.model),
-            "stream": .bool(true),
-            "stream_options": .object(["include_usage": .bool(true)]),
-            "messages": messages,
-            "user_id": .string(request.userHash),
-        ])
-        var bytes: [UInt8] = []
-        body.serialize(into: &bytes)
-        return bytes
+        var messages: [UInt8] = [UInt8(ascii: "[")]
+        messages.reserveCapacity(request.messages.reduce(64) { $0 + $1.content.utf8.count + 32 })
+        for (index, message) in request.messages.enumerated() {
+            if index > 0 { messages.append(UInt8(ascii: ",")) }
+            var object = JSONWriter(capacity: message.content.utf8.count + 32)
+            object.field("role", message.role)
+            object.field("content", message.content)
+            messages.append(contentsOf: object.finish())
+        }
+        messages.append(UInt8(ascii: "]"))
+        var body = JSONWriter(capacity: messages.count + 160)
+        body.field("model", settings.model)
+        body.field("stream", true)
+        body.field("stream_options", json: Self.includeUsage)
+        body.field("messages", json: messages)
+        body.field("user_id", request.userHash)
+        return body.finish()
     }
+
+    private static let includeUsage = Array(#"{"include_usage":true}"#.utf8)
 }

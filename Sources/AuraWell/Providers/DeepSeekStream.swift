@@ -30,7 +30,11 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
     private var usage: TokenUsage?
     private var inBandError: ChatError?
     private var lastByteAt: UInt64 = 0
-    private var timers: [Deadline: TimerID] = [:]
+    /// One timer per deadline, indexed by `Deadline.rawValue`.
+    private var timers = (TimerID.none, TimerID.none, TimerID.none, TimerID.none)
+    /// The sink told of an open batch (curl may deliver one read in many callbacks, one per
+    /// HTTP chunk); held strongly so that the batch is closed even if the chat ends meanwhile.
+    private var batchSink: (any ChatStreamSink)?
     private var finished = false
 
     /// Bytes of an error response body kept for its message.
@@ -93,11 +97,11 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
 
     // MARK: CurlTransferDelegate
 
-    func curlTransfer(_ transfer: CurlTransfer, didReceiveResponse status: Int, headers: [(String, String)]) {
+    func curlTransfer(_ transfer: CurlTransfer, didReceiveResponse status: Int, headers: CurlResponseHeaders) {
         self.status = status
         provider.metrics.upstreamRequestsByStatus[String(status), default: 0] += 1
         lastByteAt = reactor.now
-        if let value = headers.first(where: { $0.0.lowercased() == "retry-after" })?.1, let seconds = UInt64(value) {
+        if status != 200, let value = headers.value(of: "retry-after"), let seconds = UInt64(value) {
             retryAfterMilliseconds = seconds * 1000
         }
         if status == 200 { sink?.chatStreamDidStart() }
@@ -110,6 +114,7 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
             return true
         }
         let started = monotonicNanoseconds()
+        openBatch()
         let intact = sse.feed(bytes) { data in handleEvent(data) }
         provider.metrics.relayLatency.observe(Double(monotonicNanoseconds() &- started) / 1e9)
         if !intact { inBandError = ChatError(.upstreamError, "AI 服务返回了无法解析的数据") }
@@ -136,6 +141,23 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
             return fail(ChatError(.upstreamError, "AI 服务的响应意外结束"), log: "upstream stream ended without [DONE]")
         }
         complete()
+    }
+
+    // MARK: Batching
+
+    /// Deltas from now until curl returns to the loop go to the client together.
+    private func openBatch() {
+        guard batchSink == nil, let sink else { return }
+        batchSink = sink
+        sink.chatStreamBatchWillBegin()
+        provider.streamOpenedBatch(self)
+    }
+
+    /// Called by the provider once curl has returned (after any completion it reported).
+    func closeBatch() {
+        let sink = batchSink
+        batchSink = nil
+        sink?.chatStreamBatchDidEnd()
     }
 
     // MARK: Events
@@ -221,7 +243,7 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
 
     func timerFired(tag: Int) {
         guard let deadline = Deadline(rawValue: tag), !finished else { return }
-        timers[deadline] = nil
+        setTimer(.none, for: deadline)
         switch deadline {
         case .retry:
             sendRequest()
@@ -241,16 +263,39 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
 
     private func arm(_ deadline: Deadline, after milliseconds: UInt64) {
         disarm(deadline)
-        timers[deadline] = reactor.schedule(after: milliseconds, handler: self, tag: deadline.rawValue)
+        setTimer(reactor.schedule(after: milliseconds, handler: self, tag: deadline.rawValue), for: deadline)
     }
 
     private func disarm(_ deadline: Deadline) {
-        if let id = timers.removeValue(forKey: deadline) { reactor.cancel(id) }
+        let id = timer(for: deadline)
+        guard id != .none else { return }
+        reactor.cancel(id)
+        setTimer(.none, for: deadline)
+    }
+
+    private func timer(for deadline: Deadline) -> TimerID {
+        switch deadline {
+        case .firstToken: timers.0
+        case .stall: timers.1
+        case .total: timers.2
+        case .retry: timers.3
+        }
+    }
+
+    private func setTimer(_ id: TimerID, for deadline: Deadline) {
+        switch deadline {
+        case .firstToken: timers.0 = id
+        case .stall: timers.1 = id
+        case .total: timers.2 = id
+        case .retry: timers.3 = id
+        }
     }
 
     private func teardown() {
-        for id in timers.values { reactor.cancel(id) }
-        timers.removeAll()
+        disarm(.firstToken)
+        disarm(.stall)
+        disarm(.total)
+        disarm(.retry)
         if let transfer {
             provider.multi.cancel(transfer)
             self.transfer = nil
