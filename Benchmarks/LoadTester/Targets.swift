@@ -1,5 +1,6 @@
 /// The figures issue 6 asks for, taken from a set of results (by label first: `connect-1000`,
-/// `idle-10000`, `idle-19500`, `chat-100`, `chat-1000`, `chat-max`; else by scenario and size).
+/// `idle-10000`, `idle-19500`, `chat-100`, `chat-700`, `chat-1000`, `chat-1000-turnover`,
+/// `chat-max`; else by scenario and size).
 struct TargetTable {
     var results: [ScenarioResult]
 
@@ -34,12 +35,22 @@ struct TargetTable {
                 met(server.bytesPerConnectionAtPeak <= 65_536),
             ])
         }
-        for (label, clients) in [("chat-100", 100), ("chat-1000", 1_000)] {
-            guard let chat = find(label, .chat, clients: clients), let token = chat.latency["token"] else { continue }
+        // The 1,000-stream figure is the target; the others show where it holds and what chat
+        // turnover adds (found by label only, so that none stands in for another).
+        let latencyRuns: [(label: String, run: ScenarioResult?, isTarget: Bool)] = [
+            ("chat-100", find("chat-100", .chat, clients: 100), false),
+            ("chat-700", results.first { $0.label == "chat-700" }, false),
+            ("chat-1000", find("chat-1000", .chat, clients: 1_000), true),
+            ("chat-1000-turnover", results.first { $0.label == "chat-1000-turnover" }, false),
+        ]
+        for entry in latencyRuns {
+            guard let chat = entry.run, let token = chat.latency["token"] else { continue }
+            let turnover = entry.label.hasSuffix("turnover") ? ", with chat turnover" : ""
             rows.append([
-                "added latency per token, emit → receipt, \(Format.grouped(chat.clients)) streams", clients == 1_000 ? "p99 ≤ 2 ms" : "(issue 3: report)",
-                "p50 \(Format.ms(token.p50Ms)) ms, p99 \(Format.ms(token.p99Ms)) ms, max \(Format.ms(token.maxMs)) ms (\(Format.grouped(token.count)) tokens)",
-                clients == 1_000 ? met(token.p99Ms <= 2) : "–",
+                "added latency per token, emit → receipt, \(Format.grouped(chat.clients)) streams\(turnover)",
+                entry.isTarget ? "p99 ≤ 2 ms" : "(report)",
+                "p50 \(Format.ms(token.p50Ms)) ms, p99 \(Format.ms(token.p99Ms)) ms, max \(Format.ms(token.maxMs)) ms (\(Format.grouped(token.count)) tokens, \(chat.label))",
+                entry.isTarget ? met(token.p99Ms <= 2) : (token.p99Ms <= 2 ? "(≤ 2 ms)" : "(> 2 ms)"),
             ])
         }
         if let connect = find("connect-1000", .connect, clients: 1_000), let upgrade = connect.latency["upgrade"] {

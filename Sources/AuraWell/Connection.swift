@@ -118,7 +118,9 @@ final class Connection: IOHandler, TimerHandler {
             }
         }
         // Budget spent and the socket may still hold data: finish after the others had a turn.
-        server.reactor.runSoon { [weak self] in self?.readAvailable(untilEOF: untilEOF) }
+        server.reactor.runSoon { [self] in
+            if phase != .closed { readAvailable(untilEOF: untilEOF) }
+        }
     }
 
     private func received(_ bytes: UnsafeMutableRawBufferPointer) {

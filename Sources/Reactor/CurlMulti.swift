@@ -66,7 +66,11 @@ public final class CurlMulti: TimerHandler {
             transfers[transfer.easy] = nil
             transfer.isActive = false
             let error = CurlTransferError(code: -Int32(code.rawValue), message: String(cString: curl_multi_strerror(code)))
-            reactor.runSoon { transfer.delegate?.curlTransfer(transfer, didCompleteWith: error) }
+            reactor.runSoon {
+                let delegate = transfer.delegate
+                transfer.delegate = nil
+                delegate?.curlTransfer(transfer, didCompleteWith: error)
+            }
         }
     }
 
@@ -106,10 +110,7 @@ public final class CurlMulti: TimerHandler {
         guard transfer.budgetUsed < receiveBudgetPerIteration else {
             transfer.isYielding = true
             updateInterest(of: transfer)
-            reactor.runSoon { [weak self, weak transfer] in
-                guard let self, let transfer else { return }
-                self.resumeYielded(transfer)
-            }
+            reactor.runSoon { [self, transfer] in resumeYielded(transfer) }
             return false
         }
         transfer.budgetUsed += bytes
@@ -180,7 +181,9 @@ public final class CurlMulti: TimerHandler {
             transfer.isActive = false
             transfer.deliverResponseIfNeeded()
             let error = code == CURLE_OK ? nil : transfer.failure(for: code)
-            transfer.delegate?.curlTransfer(transfer, didCompleteWith: error)
+            let delegate = transfer.delegate
+            transfer.delegate = nil
+            delegate?.curlTransfer(transfer, didCompleteWith: error)
         }
     }
 

@@ -67,7 +67,9 @@ public struct CurlTransferError: Error, CustomStringConvertible, Sendable {
 /// One HTTP request driven by `CurlMulti`. Configure it, then `CurlMulti.start`.
 public final class CurlTransfer {
     let easy: UnsafeMutableRawPointer
-    public weak var delegate: (any CurlTransferDelegate)?
+    /// Held strongly (a weak reference would move every retain of the delegate to the slow
+    /// side-table path); `CurlMulti` clears it when the transfer completes or is cancelled.
+    public var delegate: (any CurlTransferDelegate)?
     private var headerList: UnsafeMutablePointer<curl_slist>?
     private var responseHeaders = CurlResponseHeaders()
     private var responseDelivered = false

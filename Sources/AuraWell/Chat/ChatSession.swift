@@ -8,7 +8,9 @@ import WSCodec
 final class ChatSession: WebSocketEndpoint, ChatStreamSink {
     let userID: String
     private unowned let service: ChatService
-    private weak var transport: (any ChatTransport)?
+    /// Strong until `detach` (the transport closed or the exchange ended), which breaks the cycle
+    /// with the transport holding this session.
+    private var transport: (any ChatTransport)?
     /// Told when a chat ends (the REST fallback ends its HTTP answer there).
     var onChatFinished: ((_ finishReason: String) -> Void)?
     private var activeMemberID: String

@@ -16,7 +16,9 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
     }
 
     private unowned let provider: DeepSeekProvider
-    private weak var sink: (any ChatStreamSink)?
+    /// Strong until the stream ends (complete, fail, cancel), which breaks the cycle with the
+    /// session holding this handle.
+    private var sink: (any ChatStreamSink)?
     private let body: [UInt8]
     private var transfer: CurlTransfer?
     private var attempt = 0
@@ -197,6 +199,7 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
             return fail(ChatError(.upstreamError, "AI 服务资源不足，请稍后再试"), log: "upstream finish_reason \(reason)")
         }
         let sink = self.sink
+        self.sink = nil
         finished = true
         teardown()
         sink?.chatStreamDidFinish(reason: reason, usage: usage)
@@ -205,6 +208,7 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
     private func fail(_ error: ChatError, log: String) {
         provider.logger.warning("\(log)", metadata: ["attempt": "\(attempt)"])
         let sink = self.sink
+        self.sink = nil
         finished = true
         teardown()
         sink?.chatStreamDidFail(error)

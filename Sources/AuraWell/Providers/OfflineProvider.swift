@@ -40,7 +40,8 @@ final class OfflineProvider: ChatProvider {
 
 private final class OfflineStream: ChatStreamHandle, TimerHandler {
     private let pieces: [String]
-    private weak var sink: (any ChatStreamSink)?
+    /// Strong until the answer ends or is cancelled (that breaks the cycle with the session).
+    private var sink: (any ChatStreamSink)?
     private unowned let reactor: Reactor
     private let interval: UInt64
     private var next = 0
@@ -64,6 +65,7 @@ private final class OfflineStream: ChatStreamHandle, TimerHandler {
         if next == 0 { sink.chatStreamDidStart() }
         guard next < pieces.count else {
             let completion = pieces.reduce(0) { $0 + $1.count }
+            self.sink = nil
             sink.chatStreamDidFinish(reason: "stop", usage: TokenUsage(promptTokens: 0, completionTokens: completion, totalTokens: completion))
             return
         }
