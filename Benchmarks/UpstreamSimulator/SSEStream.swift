@@ -45,6 +45,8 @@ final class SSEStream: TimerHandler {
 
     private var event: [UInt8] = []
     private var wire: [UInt8] = []
+    /// Content events framed into `wire` but not yet written (`per_write`).
+    private var heldEvents = 0
 
     /// Items sent in one go before the stream yields to the loop (only `interval_ms=0` gets there).
     private static let burstBudget = 256
@@ -98,6 +100,8 @@ final class SSEStream: TimerHandler {
 
     /// Sends everything that is due, then arms the timer for what comes next.
     private func pump() {
+        // Whatever way the burst ends, held tokens go out with it.
+        defer { if heldEvents > 0 { send() } }
         var budget = Self.burstBudget
         while state == .running {
             if connection.hasQueuedOutput {
@@ -219,6 +223,10 @@ final class SSEStream: TimerHandler {
         endEvent()
         contentSent += 1
         record.tokensSent = contentSent
+        if plan.perWrite > 1, plan.intervalMilliseconds == 0, fault == nil, heldEvents + 1 < plan.perWrite {
+            heldEvents += 1
+            return
+        }
         send()
     }
 
@@ -281,6 +289,7 @@ final class SSEStream: TimerHandler {
     /// Writes `wire`; false when the connection is gone (the connection has then told us).
     @discardableResult
     private func send() -> Bool {
+        heldEvents = 0
         let alive = wire.withUnsafeBytes { connection.write($0) }
         wire.removeAll(keepingCapacity: true)
         return alive && state != .finished

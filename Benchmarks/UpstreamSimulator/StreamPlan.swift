@@ -32,6 +32,9 @@ struct StreamPlan {
     var stallAfter: Int?
     var inbandErrorAfter: Int?
     var reasoning = 0
+    /// Content tokens written together (with `interval_ms=0` and no fault): a fast upstream whose
+    /// tokens arrive packed, several per read.
+    var perWrite = 1
 
     static let maxTokens = 10_000_000
     static let maxMilliseconds: UInt64 = 86_400_000
@@ -130,6 +133,7 @@ struct StreamPlan {
         case "stall_after": if let n = number { stallAfter = n }
         case "inband_error_after": if let n = number { inbandErrorAfter = n }
         case "reasoning": if let n = number { reasoning = min(n, Self.maxTokens) }
+        case "per_write": if let n = number { perWrite = max(1, min(n, 1024)) }
         default: break
         }
     }

@@ -200,7 +200,7 @@ import Testing
     @Test func aBurstOfTokensArrivesWholeAndInOrder() throws {
         let stack = try Stack()
         let client = try stack.client()
-        let chat = try client.chat("burst SIM[id=burst,tokens=600,interval_ms=0]", conversationID: "conv_burst")
+        let chat = try client.chat("burst SIM[id=burst,tokens=600,interval_ms=0,per_write=16]", conversationID: "conv_burst")
         #expect(chat.statuses == ["sending", "streaming", "done"])
         #expect(chat.deltaCount == 600)
         #expect(chat.conversationIDs == ["conv_burst"])
