@@ -160,7 +160,10 @@ final class Coordinator: TimerHandler {
             tester += worker.lastCPU
         }
         sample.testerCPU = tester
-        sample.machineCPU = Proc.machineBusySeconds()
+        if let machine = Proc.machineSeconds() {
+            sample.machineCPU = machine.busy
+            sample.machineSteal = machine.steal
+        }
         return sample
     }
 
@@ -253,6 +256,9 @@ final class Coordinator: TimerHandler {
         if let machineEnd = end.machineCPU, let machineStart = start.machineCPU, r.windowSeconds > 0 {
             let known = tester.cpuSecondsWindow + (r.server?.cpuSecondsWindow ?? 0) + (r.simulator?.cpuSecondsWindow ?? 0)
             r.otherCPUPercentWindow = max(0, 100 * ((machineEnd - machineStart) - known) / r.windowSeconds)
+        }
+        if let stealEnd = end.machineSteal, let stealStart = start.machineSteal, r.windowSeconds > 0 {
+            r.stealCPUPercentWindow = 100 * (stealEnd - stealStart) / r.windowSeconds
         }
 
         if let firstSend, let lastReceive, lastReceive > firstSend {

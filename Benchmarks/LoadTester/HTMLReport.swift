@@ -50,7 +50,7 @@ struct HTMLReport {
     // MARK: Sections
 
     private func summaryTable() -> String {
-        var html = "<h2>Summary</h2>\n<table><tr><th>run</th><th>scenario</th><th class=n>clients</th><th class=n>opened</th><th>main latency p50 / p99 / max (ms)</th><th>throughput</th><th class=n>server RSS / conn</th><th class=n>server CPU</th><th class=n>simulator CPU</th><th class=n>tester CPU</th><th class=n>other CPU</th></tr>\n"
+        var html = "<h2>Summary</h2>\n<table><tr><th>run</th><th>scenario</th><th class=n>clients</th><th class=n>opened</th><th>main latency p50 / p99 / max (ms)</th><th>throughput</th><th class=n>server RSS / conn</th><th class=n>server CPU</th><th class=n>simulator CPU</th><th class=n>tester CPU</th><th class=n>other CPU</th><th class=n>steal</th></tr>\n"
         for r in results {
             let metric = r.scenario == .chat ? "token" : r.scenario == .echo ? "rtt" : "upgrade"
             let latency = r.latency[metric].map { "\(metric): \(Format.ms($0.p50Ms)) / \(Format.ms($0.p99Ms)) / \(Format.ms($0.maxMs))" } ?? "–"
@@ -61,9 +61,9 @@ struct HTMLReport {
             let perConnection = r.server.map { Format.bytes(r.scenario == .chat ? $0.bytesPerConnectionAtPeak : $0.bytesPerConnection) } ?? "–"
             let server = r.server.map { Format.fixed($0.cpuPercentWindow, 1) + " %" } ?? "–"
             let simulator = r.simulator.map { Format.fixed($0.cpuPercentWindow, 1) + " %" } ?? "–"
-            html += "<tr><td><a href=\"#r\(escape(r.label))\">\(escape(r.label))</a></td><td>\(r.scenario.rawValue)</td><td class=n>\(Format.grouped(r.clients))</td><td class=n>\(Format.grouped(r.opened))</td><td>\(escape(latency))</td><td>\(escape(throughput))</td><td class=n>\(escape(perConnection))</td><td class=n>\(server)</td><td class=n>\(simulator)</td><td class=n>\(Format.fixed(r.tester.cpuPercentWindow, 1)) %</td><td class=n>\(r.otherCPUPercentWindow.map { Format.fixed($0, 1) + " %" } ?? "–")</td></tr>\n"
+            html += "<tr><td><a href=\"#r\(escape(r.label))\">\(escape(r.label))</a></td><td>\(r.scenario.rawValue)</td><td class=n>\(Format.grouped(r.clients))</td><td class=n>\(Format.grouped(r.opened))</td><td>\(escape(latency))</td><td>\(escape(throughput))</td><td class=n>\(escape(perConnection))</td><td class=n>\(server)</td><td class=n>\(simulator)</td><td class=n>\(Format.fixed(r.tester.cpuPercentWindow, 1)) %</td><td class=n>\(r.otherCPUPercentWindow.map { Format.fixed($0, 1) + " %" } ?? "–")</td><td class=n>\(r.stealCPUPercentWindow.map { Format.fixed($0, 1) + " %" } ?? "–")</td></tr>\n"
         }
-        html += "</table>\n<p>CPU: seconds of CPU per wall second in each run's measured window (connect, hold, or run), in % of one core; \"other\" is every other process of the machine (competing work).</p>\n"
+        html += "</table>\n<p>CPU: seconds of CPU per wall second in each run's measured window (connect, hold, or run), in % of one core; \"other\" is every other process of the machine (competing work); \"steal\" is CPU time the hypervisor took from this virtual machine.</p>\n"
         return html
     }
 

@@ -32,14 +32,15 @@ enum Proc {
         return (user + system) / ticksPerSecond
     }
 
-    /// Busy CPU seconds of the whole machine since boot (all CPUs: /proc/stat "cpu" line, every
-    /// field but idle and iowait).
-    static func machineBusySeconds() -> Double? {
+    /// CPU seconds of the whole machine since boot (all CPUs: /proc/stat "cpu" line): busy (every
+    /// field but idle, iowait and steal) and steal (time the hypervisor ran something else while
+    /// this machine's CPUs had work).
+    static func machineSeconds() -> (busy: Double, steal: Double)? {
         guard let text = read("/proc/stat"), let line = text.split(separator: "\n").first, line.hasPrefix("cpu ") else { return nil }
         let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
         guard fields.count >= 8 else { return nil }
         // user nice system idle iowait irq softirq steal (guest time is inside user already)
-        return (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / ticksPerSecond
+        return ((fields[0] + fields[1] + fields[2] + fields[5] + fields[6]) / ticksPerSecond, fields[7] / ticksPerSecond)
     }
 
     static func isAlive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 }

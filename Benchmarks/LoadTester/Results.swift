@@ -14,6 +14,8 @@ struct Sample: Codable {
     var testerCPU = 0.0
     /// Busy CPU seconds of the whole machine since boot.
     var machineCPU: Double?
+    /// CPU seconds the hypervisor took from this machine since boot.
+    var machineSteal: Double?
 }
 
 /// RSS and CPU of one observed process (the gateway or the simulator) over a run.
@@ -88,6 +90,10 @@ struct ScenarioResult: Codable {
     /// CPU of every other process of the machine in the window (machine busy − server −
     /// simulator − tester), % of one core: other work that competed with the run.
     var otherCPUPercentWindow: Double?
+    /// Hypervisor steal in the window, % of one core (all CPUs together): time this virtual
+    /// machine's CPUs had work but the host ran something else. It stalls the loop like any
+    /// competing process, so it belongs next to the latencies.
+    var stealCPUPercentWindow: Double?
     var problems: [String] = []
     var samples: [Sample] = []
     /// Phase marks: name → seconds since the coordinator started.
@@ -155,6 +161,9 @@ struct ScenarioResult: Codable {
         rows.append(("load tester CPU (\(windowName))", "\(Format.fixed(tester.cpuSecondsWindow, 2)) s = \(Format.fixed(tester.cpuPercentWindow, 1)) % of a core"))
         if let other = otherCPUPercentWindow {
             rows.append(("other processes' CPU (\(windowName))", "\(Format.fixed(other, 1)) % of a core (machine busy minus the three above)"))
+        }
+        if let steal = stealCPUPercentWindow {
+            rows.append(("hypervisor steal (\(windowName))", "\(Format.fixed(steal, 1)) % of a core (CPU time the host took from this VM)"))
         }
         for problem in problems { rows.append(("problem", problem)) }
         return rows
