@@ -73,7 +73,7 @@ final class Metrics {
             out += "aurawell_upstream_requests_total{status=\"\(status)\"} \(upstreamRequestsByStatus[status]!)\n"
         }
         histogram("aurawell_time_to_first_token_seconds", "From a chat request to its first delta.", timeToFirstToken, into: &out)
-        histogram("aurawell_relay_latency_seconds", "From upstream bytes to the client frame handed to the kernel.", relayLatency, into: &out)
+        histogram("aurawell_relay_latency_seconds", "From an upstream read's first bytes to its client frames handed to the kernel (one per read).", relayLatency, into: &out)
         histogram("aurawell_loop_iteration_seconds", "Busy time of one event-loop iteration.", loop, into: &out)
         return out
     }

@@ -37,6 +37,7 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
     /// The sink told of an open batch (curl may deliver one read in many callbacks, one per
     /// HTTP chunk); held strongly so that the batch is closed even if the chat ends meanwhile.
     private var batchSink: (any ChatStreamSink)?
+    private var batchOpenedAt: UInt64 = 0
     private var finished = false
 
     /// Bytes of an error response body kept for its message.
@@ -115,10 +116,8 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
             if errorBody.count < Self.maxErrorBody { errorBody.append(contentsOf: bytes.prefix(Self.maxErrorBody - errorBody.count)) }
             return true
         }
-        let started = monotonicNanoseconds()
         openBatch()
         let intact = sse.feed(bytes) { data in handleEvent(data) }
-        provider.metrics.relayLatency.observe(Double(monotonicNanoseconds() &- started) / 1e9)
         if !intact { inBandError = ChatError(.upstreamError, "AI 服务返回了无法解析的数据") }
         // Returning false aborts the transfer (the only safe way from inside curl's callback).
         return inBandError == nil && !finished
@@ -151,15 +150,18 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
     private func openBatch() {
         guard batchSink == nil, let sink else { return }
         batchSink = sink
+        batchOpenedAt = monotonicNanoseconds()
         sink.chatStreamBatchWillBegin()
         provider.streamOpenedBatch(self)
     }
 
-    /// Called by the provider once curl has returned (after any completion it reported).
+    /// Called by the provider once curl has returned (after any completion it reported); the
+    /// relay latency runs from the read's first bytes to its frames handed to the kernel.
     func closeBatch() {
-        let sink = batchSink
+        guard let sink = batchSink else { return }
         batchSink = nil
-        sink?.chatStreamBatchDidEnd()
+        sink.chatStreamBatchDidEnd()
+        provider.metrics.relayLatency.observe(Double(monotonicNanoseconds() &- batchOpenedAt) / 1e9)
     }
 
     // MARK: Events
