@@ -11,7 +11,7 @@ import Reactor
 /// included) and total. Stall is checked lazily: the timer fires at the earliest possible expiry
 /// and re-arms itself from the time of the last byte, so bytes cost no timer work.
 final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler {
-    private enum Deadline: Int {
+    private enum Deadline: Int, CaseIterable {
         case firstToken, stall, total, retry
     }
 
@@ -33,7 +33,7 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
     private var inBandError: ChatError?
     private var lastByteAt: UInt64 = 0
     /// One timer per deadline, indexed by `Deadline.rawValue`.
-    private var timers = (TimerID.none, TimerID.none, TimerID.none, TimerID.none)
+    private var timers = [TimerID](repeating: .none, count: Deadline.allCases.count)
     /// The sink told of an open batch (curl may deliver one read in many callbacks, one per
     /// HTTP chunk); held strongly so that the batch is closed even if the chat ends meanwhile.
     private var batchSink: (any ChatStreamSink)?
@@ -249,7 +249,7 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
 
     func timerFired(tag: Int) {
         guard let deadline = Deadline(rawValue: tag), !finished else { return }
-        setTimer(.none, for: deadline)
+        timers[deadline.rawValue] = .none
         switch deadline {
         case .retry:
             sendRequest()
@@ -269,39 +269,16 @@ final class DeepSeekStream: ChatStreamHandle, CurlTransferDelegate, TimerHandler
 
     private func arm(_ deadline: Deadline, after milliseconds: UInt64) {
         disarm(deadline)
-        setTimer(reactor.schedule(after: milliseconds, handler: self, tag: deadline.rawValue), for: deadline)
+        timers[deadline.rawValue] = reactor.schedule(after: milliseconds, handler: self, tag: deadline.rawValue)
     }
 
     private func disarm(_ deadline: Deadline) {
-        let id = timer(for: deadline)
-        guard id != .none else { return }
-        reactor.cancel(id)
-        setTimer(.none, for: deadline)
-    }
-
-    private func timer(for deadline: Deadline) -> TimerID {
-        switch deadline {
-        case .firstToken: timers.0
-        case .stall: timers.1
-        case .total: timers.2
-        case .retry: timers.3
-        }
-    }
-
-    private func setTimer(_ id: TimerID, for deadline: Deadline) {
-        switch deadline {
-        case .firstToken: timers.0 = id
-        case .stall: timers.1 = id
-        case .total: timers.2 = id
-        case .retry: timers.3 = id
-        }
+        reactor.cancel(timers[deadline.rawValue])
+        timers[deadline.rawValue] = .none
     }
 
     private func teardown() {
-        disarm(.firstToken)
-        disarm(.stall)
-        disarm(.total)
-        disarm(.retry)
+        for deadline in Deadline.allCases { disarm(deadline) }
         if let transfer {
             provider.multi.cancel(transfer)
             self.transfer = nil
